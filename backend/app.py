@@ -1,0 +1,96 @@
+"""The app factory: ``create_app(settings)`` builds the Quart app and its services."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, jsonify, request, websocket
+from werkzeug.exceptions import HTTPException
+
+from . import auth
+from .errors import AppError
+from .routes import api, dashboard_ws, services, static
+from .services import Services, Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+
+def _error(message: str, status: int) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def _is_protected(path: str) -> bool:
+    return path.startswith(("/api/", "/ws/")) and path != "/api/healthz"
+
+
+def create_app(settings: Settings) -> Quart:
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["SERVICES"] = Services(settings)
+    app.url_map.converters["asset"] = static.AssetConverter
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(dashboard_ws.bp)
+    app.register_blueprint(static.bp)
+
+    @app.before_serving
+    async def start_services() -> None:
+        await services().start()
+
+    @app.after_serving
+    async def stop_services() -> None:
+        await services().stop()
+
+    @app.before_request
+    async def authenticate() -> None:
+        svc = services()
+        auth.check_host(svc.settings.token is None, request.headers.get("Host"))
+        if _is_protected(request.path):
+            auth.check_token(
+                svc.settings.token,
+                request.headers.get("Authorization"),
+                request.cookies.get(auth.COOKIE_NAME),
+            )
+
+    @app.before_websocket
+    async def authenticate_websocket() -> None:
+        svc = services()
+        auth.check_host(svc.settings.token is None, websocket.headers.get("Host"))
+        auth.check_token(
+            svc.settings.token,
+            websocket.headers.get("Authorization"),
+            websocket.cookies.get(auth.COOKIE_NAME),
+        )
+        auth.check_origin(
+            websocket.headers.get("Origin"),
+            websocket.headers.get("Host"),
+            websocket.scheme,
+            svc.config.allowed_origins,
+        )
+
+    @app.errorhandler(AppError)
+    async def app_error(e: AppError) -> tuple[Response, int]:
+        if e.status >= 500:
+            log.error("%s", e.message)
+        return _error(e.message, e.status)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(e: HTTPException) -> tuple[Response, int]:
+        status = e.code or 500
+        messages = {
+            404: f"no such route: {request.path if request else ''}",
+            405: f"method {request.method if request else ''} is not allowed here",
+            413: f"the request body is too large (at most {MAX_BODY // 1024} KiB)",
+        }
+        return _error(messages.get(status, e.description or e.name), status)
+
+    @app.errorhandler(Exception)
+    async def unexpected(e: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")
+        return _error("internal error; see the schmux-desktop log", 500)
+
+    return app

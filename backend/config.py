@@ -1,0 +1,258 @@
+"""The user's ``config.json``: parsed once into frozen objects, every key optional.
+
+Unknown keys are kept (the file is schmux-compatible and may hold more than we use), so a
+partial update never drops what another tool wrote.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .fileio import write_json_atomic
+
+SCM_WORKTREE = "git-worktree"
+SCM_CLONE = "git"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key (and the file when read from disk)."""
+
+
+@dataclass(frozen=True)
+class Repo:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    name: str
+    type: Literal["command", "promptable"]
+    command: str
+
+
+@dataclass(frozen=True)
+class Config:
+    workspace_path: Path
+    source_code_management: str = SCM_WORKTREE
+    repos: tuple[Repo, ...] = ()
+    run_targets: tuple[RunTarget, ...] = ()
+    terminal_width: int = 120
+    terminal_height: int = 40
+    git_status_poll_interval_ms: int = 10000
+    git_status_timeout_ms: int = 30000
+    dashboard_debounce_ms: int = 500
+    mtime_poll_interval_ms: int = 5000
+    allowed_origins: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def repo(self, name_or_url: str) -> Repo | None:
+        for r in self.repos:
+            if name_or_url in (r.name, r.url):
+                return r
+        return None
+
+    def target(self, name: str) -> RunTarget | None:
+        for t in self.run_targets:
+            if t.name == name:
+                return t
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective config: the raw file with every default filled in."""
+        out = copy.deepcopy(dict(self.raw))
+        out["workspace_path"] = str(self.workspace_path)
+        out["source_code_management"] = self.source_code_management
+        out["repos"] = [{"name": r.name, "url": r.url} for r in self.repos]
+        out["run_targets"] = [
+            {"name": t.name, "type": t.type, "command": t.command} for t in self.run_targets
+        ]
+        out["terminal"] = {
+            **_obj(self.raw.get("terminal")),
+            "width": self.terminal_width,
+            "height": self.terminal_height,
+        }
+        out["sessions"] = {
+            **_obj(self.raw.get("sessions")),
+            "git_status_poll_interval_ms": self.git_status_poll_interval_ms,
+            "git_status_timeout_ms": self.git_status_timeout_ms,
+            "dashboard_debounce_ms": self.dashboard_debounce_ms,
+        }
+        out["xterm"] = {
+            **_obj(self.raw.get("xterm")),
+            "mtime_poll_interval_ms": self.mtime_poll_interval_ms,
+        }
+        out["allowed_origins"] = list(self.allowed_origins)
+        return out
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def short_repo_name(url: str) -> str:
+    """``git@github.com:user/repo.git`` → ``repo``; ``/src/my-app/`` → ``my-app``."""
+    tail = re.split(r"[/:\\]", url.rstrip("/\\"))[-1]
+    if tail.endswith(".git"):
+        tail = tail[:-4]
+    return tail or "repo"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "repo"
+    return cleaned[:64]
+
+
+def parse(raw: Any, data_dir: Path) -> Config:
+    """Validate a decoded config object; raises ConfigError naming the offending key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a JSON object")
+
+    def string(key: str, value: Any, *, empty_ok: bool = False) -> str:
+        if not isinstance(value, str) or (not empty_ok and not value.strip()):
+            raise ConfigError(f"{key} must be a non-empty string")
+        if "\x00" in value:
+            raise ConfigError(f"{key} must not contain NUL characters")
+        return value
+
+    def integer(key: str, value: Any, lo: int, hi: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer")
+        if not lo <= value <= hi:
+            raise ConfigError(f"{key} must be between {lo} and {hi}")
+        return value
+
+    def section(key: str) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be an object")
+        return value
+
+    wp = raw.get("workspace_path")
+    if wp is None or wp == "":
+        workspace_path = data_dir / "workspaces"
+    else:
+        workspace_path = Path(string("workspace_path", wp)).expanduser()
+        if not workspace_path.is_absolute():
+            workspace_path = data_dir / workspace_path
+
+    scm = raw.get("source_code_management", SCM_WORKTREE)
+    if scm not in (SCM_WORKTREE, SCM_CLONE):
+        raise ConfigError(f'source_code_management must be "{SCM_WORKTREE}" or "{SCM_CLONE}"')
+
+    repos_raw = raw.get("repos", [])
+    if not isinstance(repos_raw, list):
+        raise ConfigError("repos must be a list of {name, url} objects")
+    repos: list[Repo] = []
+    for i, item in enumerate(repos_raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"repos[{i}] must be an object with name and url")
+        url = string(f"repos[{i}].url", item.get("url"))
+        name_value = item.get("name")
+        name = (
+            _safe_name(short_repo_name(url))
+            if name_value in (None, "")
+            else string(f"repos[{i}].name", name_value)
+        )
+        if not NAME_RE.match(name):
+            raise ConfigError(
+                f"repos[{i}].name {name!r} may only use letters, digits, '.', '_' and '-'"
+            )
+        if any(r.name == name for r in repos):
+            raise ConfigError(f"repos[{i}].name {name!r} is used twice")
+        repos.append(Repo(name=name, url=url))
+
+    targets_raw = raw.get("run_targets", [])
+    if not isinstance(targets_raw, list):
+        raise ConfigError("run_targets must be a list of {name, type, command} objects")
+    targets: list[RunTarget] = []
+    for i, item in enumerate(targets_raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"run_targets[{i}] must be an object with name, type and command")
+        name = string(f"run_targets[{i}].name", item.get("name"))
+        kind = item.get("type", "command")
+        if kind not in ("command", "promptable"):
+            raise ConfigError(f'run_targets[{i}].type must be "command" or "promptable"')
+        command = string(f"run_targets[{i}].command", item.get("command"))
+        if any(t.name == name for t in targets):
+            raise ConfigError(f"run_targets[{i}].name {name!r} is used twice")
+        targets.append(RunTarget(name=name, type=kind, command=command))
+
+    terminal = section("terminal")
+    sessions = section("sessions")
+    xterm = section("xterm")
+    origins_raw = raw.get("allowed_origins", [])
+    if not isinstance(origins_raw, list) or not all(isinstance(o, str) for o in origins_raw):
+        raise ConfigError("allowed_origins must be a list of strings")
+
+    return Config(
+        workspace_path=workspace_path,
+        source_code_management=scm,
+        repos=tuple(repos),
+        run_targets=tuple(targets),
+        terminal_width=integer("terminal.width", terminal.get("width", 120), 10, 1000),
+        terminal_height=integer("terminal.height", terminal.get("height", 40), 5, 500),
+        git_status_poll_interval_ms=integer(
+            "sessions.git_status_poll_interval_ms",
+            sessions.get("git_status_poll_interval_ms", 10000),
+            100,
+            86_400_000,
+        ),
+        git_status_timeout_ms=integer(
+            "sessions.git_status_timeout_ms",
+            sessions.get("git_status_timeout_ms", 30000),
+            100,
+            3_600_000,
+        ),
+        dashboard_debounce_ms=integer(
+            "sessions.dashboard_debounce_ms",
+            sessions.get("dashboard_debounce_ms", 500),
+            0,
+            60_000,
+        ),
+        mtime_poll_interval_ms=integer(
+            "xterm.mtime_poll_interval_ms", xterm.get("mtime_poll_interval_ms", 5000), 100, 3_600_000
+        ),
+        allowed_origins=tuple(o.rstrip("/") for o in origins_raw),
+        raw=copy.deepcopy(raw),
+    )
+
+
+def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested objects merged key by key; everything else (lists included) replaced."""
+    out = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load(path: Path, data_dir: Path) -> Config:
+    """Read ``config.json``; a missing file means all defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return parse({}, data_dir)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from e
+    try:
+        raw = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from e
+    try:
+        return parse(raw, data_dir)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def save(path: Path, config: Config) -> None:
+    write_json_atomic(path, dict(config.raw))

@@ -1,0 +1,111 @@
+"""Workspaces and sessions as the app keeps them, and their pinned payload shape (DESIGN §6)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import short_repo_name
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def valid_id(value: str) -> bool:
+    """Ids name files and tmux sessions: letters, digits, '.', '_', '-'; never '..'."""
+    return bool(ID_RE.match(value)) and ".." not in value
+
+
+def rfc3339(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Workspace:
+    id: str
+    repo: str
+    repo_name: str
+    branch: str
+    path: str
+    created_at: float = field(default_factory=time.time)
+    git_ahead: int = 0
+    git_behind: int = 0
+    git_dirty: bool = False
+    git_lines_added: int = 0
+    git_lines_removed: int = 0
+    git_files_changed: int = 0
+    git_error: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Workspace:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
+
+
+@dataclass
+class Session:
+    id: str
+    workspace_id: str
+    target: str
+    tmux_name: str
+    nickname: str = ""
+    created_at: float = field(default_factory=time.time)
+    last_output_at: float | None = None
+    nudge_state: str = ""
+    nudge_summary: str = ""
+    running: bool = False
+    exit_status: int | None = None
+    pid: int | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Session:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
+
+
+def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "target": s.target,
+        "nickname": s.nickname,
+        "running": s.running,
+        "created_at": rfc3339(s.created_at),
+        "last_output_at": rfc3339(s.last_output_at),
+        "nudge_state": s.nudge_state,
+        "nudge_summary": s.nudge_summary,
+        "attach_cmd": f"{attach_prefix} attach -t '={s.tmux_name}'",
+        "exit_status": s.exit_status,
+        "workspace_id": s.workspace_id,
+    }
+
+
+def workspace_payload(
+    w: Workspace, sessions: list[Session], attach_prefix: str
+) -> dict[str, Any]:
+    ordered = sorted(sessions, key=lambda s: (s.created_at, s.id))
+    return {
+        "id": w.id,
+        "repo": w.repo,
+        "branch": w.branch,
+        "short_repo": short_repo_name(w.repo),
+        "path": w.path,
+        "session_count": len(ordered),
+        "sessions": [session_payload(s, attach_prefix) for s in ordered],
+        "git_ahead": w.git_ahead,
+        "git_behind": w.git_behind,
+        "git_dirty": w.git_dirty,
+        "git_lines_added": w.git_lines_added,
+        "git_lines_removed": w.git_lines_removed,
+        "git_files_changed": w.git_files_changed,
+        "git_error": w.git_error,
+    }

@@ -1,0 +1,34 @@
+"""The live state, its store and its events: every change goes through ``change()``.
+
+A change is applied in memory, saved to disk, then announced. If saving fails the memory is
+rolled back, so what the dashboard shows and what ``state.json`` holds always agree.
+Changes never await inside the block, so each is atomic on the event loop.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .events import EventBus, SessionsChanged
+from .store import State, StateStore
+
+
+class Registry:
+    def __init__(self, store: StateStore, events: EventBus) -> None:
+        self.store = store
+        self.events = events
+        self.state = store.load()
+
+    @contextmanager
+    def change(self, reason: str, *, throttled: bool = False) -> Iterator[State]:
+        before = copy.deepcopy(self.state)
+        try:
+            yield self.state
+            self.store.save(self.state)
+        except BaseException:
+            self.state.workspaces = before.workspaces
+            self.state.sessions = before.sessions
+            raise
+        self.events.emit(SessionsChanged(reason, throttled=throttled))

@@ -1,0 +1,134 @@
+"""The REST API (DESIGN §5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from .. import __version__
+from ..errors import BadRequest
+from ..services import SpawnRequest
+from . import services
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+OK = {"status": "ok"}
+
+
+async def json_object(*, required: bool = True) -> dict[str, Any]:
+    raw = await request.get_data(as_text=False)
+    if not raw.strip():
+        if required:
+            raise BadRequest("the request body must be a JSON object")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadRequest(f"the request body is not valid JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f'"{key}" is required')
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f'"{key}" must be a string')
+    return value
+
+
+@bp.get("/healthz")
+async def healthz() -> Response:
+    return jsonify({"status": "ok", "version": __version__})
+
+
+@bp.get("/sessions")
+async def list_sessions() -> Response:
+    return jsonify(services().snapshot())
+
+
+@bp.post("/spawn")
+async def spawn() -> Response:
+    body = await json_object()
+    targets = body.get("targets")
+    if not isinstance(targets, dict) or not targets:
+        raise BadRequest('"targets" must be an object like {"shell": 1}')
+    for name, count in targets.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise BadRequest(f'"targets.{name}" must be a non-negative integer count')
+    req = SpawnRequest(
+        repo=_str(body, "repo"),
+        branch=_str(body, "branch"),
+        targets=dict(targets),
+        prompt=_str(body, "prompt") or "",
+        nickname=_str(body, "nickname") or "",
+        workspace_id=_str(body, "workspace_id"),
+        request_id=_str(body, "request_id"),
+    )
+    return jsonify(await services().spawn(req))
+
+
+@bp.post("/dispose/<session_id>")
+async def dispose(session_id: str) -> Response:
+    await services().sessions.dispose(session_id)
+    return jsonify(OK)
+
+
+@bp.post("/dispose-workspace/<workspace_id>")
+async def dispose_workspace(workspace_id: str) -> Response:
+    await services().workspaces.dispose(workspace_id)
+    return jsonify(OK)
+
+
+@bp.route("/sessions-nickname/<session_id>", methods=["PUT", "PATCH"])
+async def nickname(session_id: str) -> Response:
+    svc = services()
+    svc.sessions.get(session_id)  # 404 before 400
+    body = await json_object()
+    value = _str(body, "nickname", required=True)
+    assert value is not None
+    svc.sessions.rename(session_id, value)
+    return jsonify(OK)
+
+
+@bp.get("/config")
+async def get_config() -> Response:
+    return jsonify(services().config.to_dict())
+
+
+@bp.route("/config", methods=["POST", "PUT"])
+async def set_config() -> Response:
+    body = await json_object()
+    services().update_config(body)
+    return jsonify(OK)
+
+
+@bp.post("/workspaces/scan")
+async def scan() -> Response:
+    result = await services().workspaces.scan()
+    return jsonify({"added": result.added, "removed": result.removed, "updated": result.updated})
+
+
+@bp.post("/sessions/<session_id>/nudge")
+async def set_nudge(session_id: str) -> Response:
+    svc = services()
+    svc.sessions.get(session_id)
+    body = await json_object()
+    state = _str(body, "state", required=True)
+    summary = _str(body, "summary") or ""
+    assert state is not None
+    svc.sessions.set_nudge(session_id, state, summary)
+    return jsonify(OK)
+
+
+@bp.delete("/sessions/<session_id>/nudge")
+async def clear_nudge(session_id: str) -> Response:
+    services().sessions.clear_nudge(session_id)
+    return jsonify(OK)
+

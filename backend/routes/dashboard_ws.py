@@ -1,0 +1,47 @@
+"""``/ws/dashboard`` (DESIGN §7): one sender per client draining its own slot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from quart import Blueprint, websocket
+
+from ..tasks import TaskGroup
+from . import services
+
+bp = Blueprint("dashboard_ws", __name__)
+
+SEND_TIMEOUT = 30.0
+
+
+@bp.websocket("/ws/dashboard")
+async def dashboard() -> None:
+    svc = services()
+    await websocket.accept()
+    client = svc.broadcaster.register()
+    group = TaskGroup()
+
+    async def drain_incoming() -> None:
+        while True:
+            await websocket.receive()  # ignored; oversized frames are closed by the server (1009)
+
+    async def send_loop() -> None:
+        while True:
+            batch = await client.next_batch()
+            if not batch:
+                return
+            for text in batch:
+                await asyncio.wait_for(websocket.send(text), SEND_TIMEOUT)
+                client.sent += 1
+
+    receiver = group.spawn(drain_incoming(), name="dashboard-ws-receive")
+    sender = group.spawn(send_loop(), name="dashboard-ws-send")
+    try:
+        await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        svc.broadcaster.unregister(client)
+        await group.close(timeout=1.0)
+    if client.closed.is_set():
+        with contextlib.suppress(Exception):
+            await websocket.close(client.close_code)

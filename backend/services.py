@@ -1,0 +1,311 @@
+"""Everything long-lived, built once at startup and kept on the app: no globals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config as config_mod
+from .broadcast import Broadcaster
+from .config import Config, ConfigError
+from .errors import BadRequest, Conflict
+from .events import ConfigChanged, EventBus
+from .gitstatus import GitStatus, GitStatusError, read_all
+from .models import Workspace, workspace_payload
+from .registry import Registry
+from .sessions import SessionEnv, SessionManager, check_nickname, check_prompt, target_missing
+from .store import StateStore
+from .tasks import TaskGroup
+from .tmux import Tmux
+from .workspaces import WorkspaceManager
+
+log = logging.getLogger(__name__)
+
+SESSION_POLL_SECONDS = 1.0
+MAX_SESSIONS_PER_SPAWN = 50
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    token: str | None = None  # None: --no-auth
+    version: str = "0.0.0"
+    static_dir: Path | None = None
+    public_url: str = ""  # filled in once the server is bound
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    repo: str | None
+    branch: str | None
+    targets: dict[str, int]
+    prompt: str = ""
+    nickname: str = ""
+    workspace_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass
+class Paths:
+    data_dir: Path
+    config: Path = field(init=False)
+    state: Path = field(init=False)
+    logs: Path = field(init=False)
+    repos: Path = field(init=False)
+    run: Path = field(init=False)
+    tmux_socket: Path = field(init=False)
+    tmux_conf: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.data_dir
+        self.config = d / "config.json"
+        self.state = d / "state.json"
+        self.logs = d / "logs"
+        self.repos = d / "repos"
+        self.run = d / "run"
+        self.tmux_socket = d / "tmux.sock"
+        self.tmux_conf = d / "tmux.conf"
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = Paths(settings.data_dir)
+        self.public_url = settings.public_url
+        self.events = EventBus()
+        self.config: Config = config_mod.load(self.paths.config, settings.data_dir)
+        self.registry = Registry(StateStore(self.paths.state), self.events)
+        self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf)
+        self.tasks = TaskGroup()
+        self.workspaces = WorkspaceManager(
+            self.registry, self.events, repos_dir=self.paths.repos, config=lambda: self.config
+        )
+        self.sessions = SessionManager(
+            self.registry,
+            self.tmux,
+            logs_dir=self.paths.logs,
+            run_dir=self.paths.run,
+            env=lambda: SessionEnv(self.session_url, settings.token or ""),
+        )
+        self.broadcaster = Broadcaster(
+            self.snapshot,
+            lambda: self.config.to_dict(),
+            debounce=lambda: self.config.dashboard_debounce_ms / 1000,
+        )
+        self.events.subscribe(self.broadcaster.on_event)
+        self._git_poke = asyncio.Event()
+        self._poked: set[str] = set()
+        self.git_passes = 0
+        self.started_at = time.time()
+
+    @property
+    def session_url(self) -> str:
+        return self.public_url
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for d in (self.paths.logs, self.paths.repos, self.paths.run):
+            d.mkdir(parents=True, exist_ok=True)
+        self.tmux.write_conf()
+        await self.sessions.adopt()
+        self.tasks.spawn(self._git_loop(), name="git-status-loop")
+        self.tasks.spawn(self._session_loop(), name="session-loop")
+
+    async def begin_shutdown(self) -> None:
+        """Close every WebSocket with 1000 before the server stops accepting."""
+        await self.broadcaster.close_all(1000)
+
+    async def stop(self) -> None:
+        self.broadcaster.shutdown()
+        await self.broadcaster.close_all(1000, timeout=0.5)
+        await self.tasks.close()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The pinned payload, built from memory only (no git, no tmux)."""
+        state = self.registry.state
+        by_ws: dict[str, list[Any]] = {wid: [] for wid in state.workspaces}
+        for s in state.sessions.values():
+            by_ws.setdefault(s.workspace_id, []).append(s)
+        prefix = self.tmux.attach_prefix
+        return [
+            workspace_payload(state.workspaces[wid], by_ws[wid], prefix)
+            for wid in sorted(state.workspaces)
+        ]
+
+    # -- config ---------------------------------------------------------------------------
+
+    def update_config(self, patch: Any) -> Config:
+        if not isinstance(patch, dict):
+            raise BadRequest("the config body must be a JSON object")
+        merged = config_mod.merge(self.config.raw, patch)
+        try:
+            new = config_mod.parse(merged, self.settings.data_dir)
+        except ConfigError as e:
+            raise BadRequest(f"invalid config: {e}") from e
+        config_mod.save(self.paths.config, new)
+        self.config = new
+        self.events.emit(ConfigChanged())
+        return new
+
+    # -- spawn ----------------------------------------------------------------------------
+
+    async def spawn(self, req: SpawnRequest) -> list[dict[str, Any]]:
+        cfg = self.config
+        if not req.targets:
+            raise BadRequest('"targets" must name at least one run target with a count, e.g. {"shell": 1}')
+        total = 0
+        for name, count in req.targets.items():
+            if cfg.target(name) is None:
+                known = ", ".join(t.name for t in cfg.run_targets) or "none configured"
+                raise BadRequest(f"unknown run target {name!r} (configured: {known})")
+            total += count
+        if total > MAX_SESSIONS_PER_SPAWN:
+            raise BadRequest(f"at most {MAX_SESSIONS_PER_SPAWN} sessions per spawn")
+        if total == 0:
+            raise BadRequest("every target count is 0: nothing to spawn")
+        prompt = check_prompt(req.prompt)
+        base_nick = check_nickname(req.nickname)
+        nicknames: list[str] = []
+        if base_nick:
+            nicknames = [base_nick] if total == 1 else [f"{base_nick} ({i})" for i in range(1, total + 1)]
+            for nick in nicknames:
+                if self.sessions.nickname_owner(nick) is not None:
+                    raise Conflict(f"nickname {nick!r} is already used by another session")
+
+        if req.workspace_id is not None:
+            ws = self.workspaces.get(req.workspace_id)
+        else:
+            if not req.repo:
+                raise BadRequest('"repo" (a configured repo name or url) is required without "workspace_id"')
+            repo = cfg.repo(req.repo)
+            if repo is None:
+                known = ", ".join(r.name for r in cfg.repos) or "none configured"
+                raise BadRequest(f"unknown repo {req.repo!r} (configured: {known})")
+            if not req.branch:
+                raise BadRequest('"branch" is required when spawning into a new workspace')
+            ws = await self.workspaces.create(repo, req.branch, request_id=req.request_id)
+            self.poke_git(ws.id)
+
+        results: list[dict[str, Any]] = []
+        i = 0
+        for name, count in req.targets.items():
+            target = cfg.target(name)
+            assert target is not None
+            for _ in range(count):
+                nick = nicknames[i] if nicknames else ""
+                i += 1
+                missing = target_missing(target)
+                if missing:
+                    results.append({"target": name, "error": missing})
+                    continue
+                try:
+                    s = await self.sessions.spawn(
+                        ws,
+                        target,
+                        prompt=prompt,
+                        nickname=nick,
+                        width=cfg.terminal_width,
+                        height=cfg.terminal_height,
+                    )
+                except (BadRequest, Conflict) as e:
+                    results.append({"target": name, "error": e.message})
+                    continue
+                results.append(
+                    {"session_id": s.id, "workspace_id": ws.id, "target": name, "nickname": s.nickname}
+                )
+        return results
+
+    # -- loops ----------------------------------------------------------------------------
+
+    def poke_git(self, workspace_id: str | None = None) -> None:
+        """Ask for a git status pass soon (for one workspace, or all)."""
+        self._poked.add(workspace_id or "*")
+        self._git_poke.set()
+
+    async def refresh_git(self, ids: set[str] | None = None) -> bool:
+        state = self.registry.state
+        targets = [w for w in state.workspaces.values() if ids is None or w.id in ids]
+        if not targets:
+            return False
+        timeout = self.config.git_status_timeout_ms / 1000
+        results = await read_all([Path(w.path) for w in targets], concurrency=8, timeout=timeout)
+        changes: list[tuple[Workspace, GitStatus | GitStatusError]] = []
+        for w in targets:
+            r = results.get(Path(w.path))
+            if r is None:
+                continue
+            if isinstance(r, GitStatusError):
+                if not Path(w.path).exists():
+                    err = "workspace directory is missing (run a scan to reconcile)"
+                else:
+                    err = str(r)
+                if w.git_error != err:
+                    changes.append((w, r))
+                continue
+            new = (r.ahead, r.behind, r.dirty, r.lines_added, r.lines_removed, r.files_changed, "")
+            old = (
+                w.git_ahead,
+                w.git_behind,
+                w.git_dirty,
+                w.git_lines_added,
+                w.git_lines_removed,
+                w.git_files_changed,
+                w.git_error,
+            )
+            if new != old:
+                changes.append((w, r))
+        self.git_passes += 1
+        if not changes:
+            return False
+        with self.registry.change("git status") as st:
+            for w, r in changes:
+                live = st.workspaces.get(w.id)
+                if live is None:
+                    continue
+                if isinstance(r, GitStatusError):
+                    live.git_error = (
+                        "workspace directory is missing (run a scan to reconcile)"
+                        if not Path(live.path).exists()
+                        else str(r)
+                    )
+                    continue
+                live.git_ahead, live.git_behind, live.git_dirty = r.ahead, r.behind, r.dirty
+                live.git_lines_added, live.git_lines_removed = r.lines_added, r.lines_removed
+                live.git_files_changed, live.git_error = r.files_changed, ""
+        return True
+
+    async def _git_loop(self) -> None:
+        next_full = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if now >= next_full:
+                ids: set[str] | None = None
+                next_full = now + self.config.git_status_poll_interval_ms / 1000
+                self._poked.clear()
+            else:
+                ids = None if "*" in self._poked else set(self._poked)
+                self._poked.clear()
+            try:
+                await self.refresh_git(ids)
+            except Exception:
+                log.exception("git status pass failed")
+            self._git_poke.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._git_poke.wait(), max(0.0, next_full - loop.time()))
+
+    async def _session_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SESSION_POLL_SECONDS)
+            try:
+                await self.sessions.refresh(output_every=self.broadcaster.output_every)
+            except Exception:
+                log.exception("session refresh failed")

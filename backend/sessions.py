@@ -1,0 +1,278 @@
+"""Agent sessions: one tmux session each, in a workspace, logged to ``D/logs/<id>.log``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import RunTarget
+from .errors import BadRequest, Conflict, NotFound
+from .models import Session, Workspace, valid_id
+from .registry import Registry
+from .tmux import Tmux, TmuxError
+
+log = logging.getLogger(__name__)
+
+MAX_NICKNAME = 200
+MAX_PROMPT = 256 * 1024
+MAX_NUDGE_SUMMARY = 2000
+
+
+@dataclass(frozen=True)
+class SessionEnv:
+    url: str
+    token: str
+
+
+def tmux_name_for(session_id: str) -> str:
+    return "schmux-" + session_id.replace(".", "_").replace(":", "_")
+
+
+def check_nickname(nickname: str) -> str:
+    nickname = nickname.strip()
+    if len(nickname) > MAX_NICKNAME:
+        raise BadRequest(f"nickname is too long ({len(nickname)} characters, at most {MAX_NICKNAME})")
+    if any(ord(c) < 32 or c == "\x7f" for c in nickname):
+        raise BadRequest("nickname must not contain control characters or newlines")
+    return nickname
+
+
+def check_prompt(prompt: str) -> str:
+    if "\x00" in prompt:
+        raise BadRequest("prompt must not contain NUL characters")
+    if len(prompt) > MAX_PROMPT:
+        raise BadRequest(f"prompt is too long ({len(prompt)} characters, at most {MAX_PROMPT})")
+    return prompt
+
+
+def target_missing(target: RunTarget) -> str | None:
+    """A readable reason when the target's program is not installed, else None."""
+    try:
+        words = shlex.split(target.command)
+    except ValueError:
+        return None  # the shell will report it
+    while words and "=" in words[0] and not words[0].startswith("="):
+        words = words[1:]  # FOO=bar cmd
+    if not words:
+        return None
+    program = words[0]
+    if "/" in program:
+        ok = os.access(os.path.expanduser(program), os.X_OK)
+    else:
+        ok = shutil.which(program) is not None or program in _SHELL_BUILTINS
+    if ok:
+        return None
+    return f"target {target.name!r}: command {program!r} is not installed or not on PATH"
+
+
+_SHELL_BUILTINS = {"exec", "cd", "echo", "true", "false", "sleep", ":", "env", "[", "test", "printf"}
+
+
+class SessionManager:
+    def __init__(
+        self,
+        registry: Registry,
+        tmux: Tmux,
+        *,
+        logs_dir: Path,
+        run_dir: Path,
+        env: Callable[[], SessionEnv],
+    ) -> None:
+        self.registry = registry
+        self.tmux = tmux
+        self.logs_dir = logs_dir
+        self.run_dir = run_dir
+        self.env = env
+        self._output_updated: dict[str, float] = {}
+
+    def log_path(self, session_id: str) -> Path:
+        return self.logs_dir / f"{session_id}.log"
+
+    def get(self, session_id: str) -> Session:
+        if not valid_id(session_id):
+            raise NotFound(f"no session with id {session_id[:80]!r}")
+        session = self.registry.state.sessions.get(session_id)
+        if session is None:
+            raise NotFound(f"no session with id {session_id!r}")
+        return session
+
+    def nickname_owner(self, nickname: str) -> Session | None:
+        for s in self.registry.state.sessions.values():
+            if s.nickname and s.nickname == nickname:
+                return s
+        return None
+
+    def _launcher(self, session_id: str, workspace: Workspace, target: RunTarget, prompt: str) -> Path:
+        env = self.env()
+        lines = [
+            "#!/bin/sh",
+            "# written by schmux-desktop; removes itself",
+            'rm -f -- "$0"',
+            f"export SCHMUX_SESSION_ID={shlex.quote(session_id)}",
+            f"export SCHMUX_WORKSPACE_ID={shlex.quote(workspace.id)}",
+            f"export SCHMUX_URL={shlex.quote(env.url)}",
+            f"export SCHMUX_TOKEN={shlex.quote(env.token)}",
+            "unset TMUX TMUX_PANE",
+            f"cd -- {shlex.quote(workspace.path)} || exit 126",
+        ]
+        if target.type == "promptable" and prompt:
+            # The prompt is one single-quoted word: the shell never expands anything in it.
+            lines.append(f"{target.command} {shlex.quote(prompt)}")
+        else:
+            lines.append(target.command)
+        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.run_dir / f"{session_id}.sh"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    async def spawn(
+        self, workspace: Workspace, target: RunTarget, *, prompt: str, nickname: str, width: int, height: int
+    ) -> Session:
+        session_id = f"{workspace.id}-{secrets.token_hex(4)}"
+        session = Session(
+            id=session_id,
+            workspace_id=workspace.id,
+            target=target.name,
+            tmux_name=tmux_name_for(session_id),
+            nickname=nickname,
+            running=True,
+        )
+        script = self._launcher(session_id, workspace, target, prompt)
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_path(session_id)
+        log_file.touch()
+        try:
+            await self.tmux.new_session(
+                session.tmux_name, ["/bin/sh", str(script)], width=width, height=height, log=log_file
+            )
+        except (TmuxError, OSError) as e:
+            with contextlib.suppress(OSError):
+                script.unlink()
+            raise BadRequest(f"could not start target {target.name!r}: {e}") from e
+        try:
+            with self.registry.change("spawn") as state:
+                if workspace.id not in state.workspaces:
+                    raise NotFound(f"workspace {workspace.id!r} was disposed meanwhile")
+                if nickname and self.nickname_owner(nickname) is not None:
+                    raise Conflict(f"nickname {nickname!r} is already used by another session")
+                state.sessions[session_id] = session
+        except BaseException:
+            await self.tmux.kill_session(session.tmux_name)
+            raise
+        return session
+
+    async def dispose(self, session_id: str) -> None:
+        session = self.get(session_id)
+        panes = await self.tmux.panes()
+        pane = panes.get(session.tmux_name)
+        with self.registry.change("dispose"):
+            self.registry.state.sessions.pop(session_id, None)
+        await self.tmux.kill_session(session.tmux_name)
+        if pane is not None and pane.pid and not pane.dead:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pane.pid, signal.SIGTERM)
+        self._output_updated.pop(session_id, None)
+
+    def rename(self, session_id: str, nickname: str) -> None:
+        session = self.get(session_id)
+        nickname = check_nickname(nickname)
+        if nickname:
+            owner = self.nickname_owner(nickname)
+            if owner is not None and owner.id != session_id:
+                raise Conflict(f"nickname {nickname!r} is already used by another session")
+        if session.nickname == nickname:
+            return
+        with self.registry.change("nickname"):
+            session.nickname = nickname
+
+    def set_nudge(self, session_id: str, state: str, summary: str) -> None:
+        session = self.get(session_id)
+        state = state.strip()
+        if not state:
+            raise BadRequest('nudge needs a non-empty "state"')
+        if len(state) > 100 or any(ord(c) < 32 for c in state):
+            raise BadRequest('nudge "state" must be a short single line (at most 100 characters)')
+        summary = summary[:MAX_NUDGE_SUMMARY]
+        if (session.nudge_state, session.nudge_summary) == (state, summary):
+            return
+        with self.registry.change("nudge"):
+            session.nudge_state = state
+            session.nudge_summary = summary
+
+    def clear_nudge(self, session_id: str) -> None:
+        session = self.get(session_id)
+        if not session.nudge_state and not session.nudge_summary:
+            return
+        with self.registry.change("nudge"):
+            session.nudge_state = ""
+            session.nudge_summary = ""
+
+    async def refresh(self, *, output_every: float = 5.0) -> None:
+        """Bring running state and output times up to date from tmux and the logs.
+
+        Running/exit changes are announced at once; ``last_output_at`` moves at most once
+        per ``output_every`` seconds per session, and such changes are marked throttled.
+        """
+        try:
+            panes = await self.tmux.panes()
+        except (TmuxError, TimeoutError) as e:
+            log.warning("cannot read tmux state: %s", e)
+            return
+        sessions = list(self.registry.state.sessions.values())
+        running_changes: list[tuple[Session, bool, int | None, int | None]] = []
+        output_changes: list[tuple[Session, float]] = []
+        now = time.time()
+        for s in sessions:
+            pane = panes.get(s.tmux_name)
+            running = pane is not None and not pane.dead
+            status = pane.dead_status if pane is not None and pane.dead else None
+            pid = pane.pid if pane is not None else None
+            if (s.running, s.exit_status, s.pid) != (running, status, pid):
+                running_changes.append((s, running, status, pid))
+            try:
+                st = self.log_path(s.id).stat()
+            except OSError:
+                continue
+            if st.st_size == 0 or (s.last_output_at is not None and st.st_mtime <= s.last_output_at):
+                continue
+            if now - self._output_updated.get(s.id, 0.0) >= output_every:
+                self._output_updated[s.id] = now
+                output_changes.append((s, st.st_mtime))
+        if running_changes:
+            with self.registry.change("running"):
+                for s, running, status, pid in running_changes:
+                    s.running, s.exit_status, s.pid = running, status, pid
+        if output_changes:
+            with self.registry.change("output", throttled=True):
+                for s, mtime in output_changes:
+                    s.last_output_at = mtime
+
+    async def adopt(self) -> list[str]:
+        """After a restart: match state to the live tmux server; kill our orphans.
+
+        Returns the names of orphaned tmux sessions that were killed (sessions started
+        by a spawn that never got acknowledged because the app died in between).
+        """
+        panes = await self.tmux.panes()
+        known = {s.tmux_name for s in self.registry.state.sessions.values()}
+        orphans = [name for name in panes if name.startswith("schmux-") and name not in known]
+        for name in orphans:
+            log.warning("killing orphaned tmux session %s (not in state.json)", name)
+            await self.tmux.kill_session(name)
+        await self.refresh()
+        return orphans
+
+    async def kill_all_of(self, workspace_id: str) -> None:
+        for s in list(self.registry.state.sessions_of(workspace_id)):
+            await self.tmux.kill_session(s.tmux_name)

@@ -1,0 +1,150 @@
+"""The app's own tmux server (``tmux -S D/tmux.sock``): start, inspect, feed and kill sessions.
+
+No string from a request ever becomes a tmux argument: tmux splits commands on arguments that
+end in ``;`` and expands ``#{...}`` in some of them. Sessions run a launcher script written by
+the session manager; only our own names and paths reach tmux's command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+TMUX_CONF = """\
+# written by schmux-desktop for its own tmux server
+set -g remain-on-exit on
+set -g history-limit 50000
+set -g status off
+set -g exit-empty off
+set -g destroy-unattached off
+set -g default-terminal "screen-256color"
+"""
+
+
+class TmuxError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Pane:
+    session: str
+    dead: bool
+    dead_status: int | None
+    pid: int | None
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("TMUX", None)
+    env.pop("TMUX_PANE", None)
+    return env
+
+
+class Tmux:
+    def __init__(self, socket: Path, conf: Path, *, timeout: float = 10.0) -> None:
+        self.socket = socket
+        self.conf = conf
+        self.timeout = timeout
+
+    @property
+    def attach_prefix(self) -> str:
+        return f"tmux -S {shlex.quote(str(self.socket))}"
+
+    def write_conf(self) -> None:
+        self.conf.parent.mkdir(parents=True, exist_ok=True)
+        if not self.conf.exists() or self.conf.read_text() != TMUX_CONF:
+            self.conf.write_text(TMUX_CONF)
+
+    async def run(self, *args: str, input: bytes | None = None) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            "tmux",
+            "-S",
+            str(self.socket),
+            "-f",
+            str(self.conf),
+            *args,
+            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=_env(),
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(input), self.timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            msg = err.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+            raise TmuxError(f"tmux {args[0] if args else ''}: {msg}")
+        return out.decode(errors="replace")
+
+    async def new_session(
+        self, name: str, argv: list[str], *, width: int, height: int, log: Path
+    ) -> None:
+        """Start ``argv`` in a detached session, keeping the pane on exit and logging from byte one.
+
+        The three commands go in one tmux invocation: tmux runs them before it reads any
+        output from the new pane, so the log misses nothing.
+        """
+        pipe = f"exec cat >> {shlex.quote(str(log))}"
+        await self.run(
+            "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *argv,
+            ";", "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",
+            ";", "pipe-pane", "-t", f"={name}:", "-o", pipe,
+        )  # fmt: skip
+
+    async def panes(self) -> dict[str, Pane]:
+        """The first pane of every session; empty when the server is not running."""
+        try:
+            out = await self.run(
+                "list-panes",
+                "-a",
+                "-F",
+                "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}",
+            )
+        except TmuxError as e:
+            text = str(e)
+            if "no server running" in text or "error connecting" in text or "No such file" in text:
+                return {}
+            raise
+        panes: dict[str, Pane] = {}
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) != 4 or parts[0] in panes:
+                continue
+            name, dead, status, pid = parts
+            panes[name] = Pane(
+                session=name,
+                dead=dead == "1",
+                dead_status=int(status) if status.lstrip("-").isdigit() else None,
+                pid=int(pid) if pid.isdigit() else None,
+            )
+        return panes
+
+    async def kill_session(self, name: str) -> None:
+        with contextlib.suppress(TmuxError):
+            await self.run("kill-session", "-t", f"={name}")
+
+    async def send_literal(self, name: str, data: str) -> None:
+        if data.endswith(";"):  # tmux would take a trailing ';' as a command separator
+            data = data[:-1] + "\\;"
+        await self.run("send-keys", "-t", f"={name}:", "-l", "--", data)
+
+    async def capture(self, name: str, *, lines: int = 2000, escapes: bool = True) -> str:
+        args = ["capture-pane", "-p", "-J", "-t", f"={name}:", "-S", f"-{lines}"]
+        if escapes:
+            args.append("-e")
+        return await self.run(*args)
+
+    async def resize(self, name: str, cols: int, rows: int) -> None:
+        await self.run("resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows))
+
+    async def kill_server(self) -> None:
+        with contextlib.suppress(TmuxError):
+            await self.run("kill-server")

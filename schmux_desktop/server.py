@@ -1,0 +1,86 @@
+"""Run the backend under Hypercorn on a socket we bind ourselves (so port 0 works)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+from quart import Quart
+
+from backend.services import Services
+
+log = logging.getLogger(__name__)
+
+WS_MAX_MESSAGE = 64 * 1024
+WS_PING_INTERVAL = 20.0
+
+
+class BindError(Exception):
+    pass
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        hint = " (is another server using it? pick another --port)" if e.errno == 98 else ""
+        raise BindError(f"cannot listen on {host}:{port}: {e.strerror or e}{hint}") from e
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(host: str, port: int, scheme: str = "http") -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
+def hypercorn_config(sock: socket.socket) -> HypercornConfig:
+    config = HypercornConfig()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.graceful_timeout = 3.0
+    config.websocket_max_message_size = WS_MAX_MESSAGE
+    config.websocket_ping_interval = WS_PING_INTERVAL
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    return config
+
+
+async def run(
+    app: Quart,
+    sock: socket.socket,
+    *,
+    on_ready: Callable[[], None],
+    stop: asyncio.Event | None = None,
+    install_signals: bool = True,
+) -> None:
+    """Serve until ``stop`` is set (or SIGINT/SIGTERM), closing WebSockets with 1000 first."""
+    services: Services = app.config["SERVICES"]
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if install_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+    async def shutdown_trigger() -> None:
+        on_ready()  # Hypercorn calls the trigger once its servers accept connections
+        await stop.wait()
+        await services.begin_shutdown()
+
+    serving: Any = serve(app, hypercorn_config(sock), shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    try:
+        await serving
+    finally:
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
