@@ -173,3 +173,68 @@ class Server:
 def log_text(server: Server, session_id: str) -> str:
     p = server.data_dir / "logs" / f"{session_id}.log"
     return p.read_text(errors="replace") if p.exists() else ""
+
+
+class DashboardClient:
+    """A real WebSocket client of /ws/dashboard that records every message with its arrival time."""
+
+    def __init__(self, server: Server, headers: dict[str, str] | None = None) -> None:
+        self.server = server
+        self.headers = server.headers if headers is None else headers
+        self.messages: list[tuple[float, dict[str, Any]]] = []
+        self.ws: Any = None
+        self._task: Any = None
+        self.closed_code: int | None = None
+
+    async def __aenter__(self) -> DashboardClient:
+        import asyncio
+
+        import websockets
+
+        self.ws = await websockets.connect(
+            self.server.ws_base + "/ws/dashboard", additional_headers=self.headers, max_size=None
+        )
+        self._task = asyncio.get_running_loop().create_task(self._read())  # noqa: TID251
+        return self
+
+    async def _read(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.ws:
+                self.messages.append((time.monotonic(), json.loads(raw)))
+        except websockets.ConnectionClosed as e:
+            self.closed_code = e.rcvd.code if e.rcvd else None
+        else:
+            self.closed_code = self.ws.close_code
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.ws.close()
+        if self._task is not None:
+            await self._task
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for _, m in self.messages if m.get("type") == kind]
+
+    @property
+    def workspaces(self) -> list[dict[str, Any]] | None:
+        sessions = self.of_type("sessions")
+        return sessions[-1]["workspaces"] if sessions else None
+
+    async def wait(self, predicate: Callable[[list[dict[str, Any]]], Any], timeout: float = 10.0) -> float:
+        """Wait until the latest sessions state satisfies ``predicate``; return when it arrived."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for arrived, m in reversed(self.messages):
+                if m.get("type") == "sessions":
+                    if predicate(m["workspaces"]):
+                        return arrived
+                    break
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"dashboard never showed the expected state; last: {self.workspaces!r}")
+
+
+def all_sessions(workspaces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for w in workspaces for s in w["sessions"]}
