@@ -97,7 +97,7 @@ class Broadcaster:
         for c in list(self.clients):
             c.close(code)
         deadline = asyncio.get_running_loop().time() + timeout
-        while self.clients and asyncio.get_running_loop().time() < deadline:
+        while self.clients and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
     def shutdown(self) -> None:

@@ -218,7 +218,10 @@ def parse(raw: Any, data_dir: Path) -> Config:
             60_000,
         ),
         mtime_poll_interval_ms=integer(
-            "xterm.mtime_poll_interval_ms", xterm.get("mtime_poll_interval_ms", 5000), 100, 3_600_000
+            "xterm.mtime_poll_interval_ms",
+            xterm.get("mtime_poll_interval_ms", 5000),
+            100,
+            3_600_000,
         ),
         allowed_origins=tuple(o.rstrip("/") for o in origins_raw),
         raw=copy.deepcopy(raw),
@@ -247,7 +250,9 @@ def load(path: Path, data_dir: Path) -> Config:
     try:
         raw = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from e
+        raise ConfigError(
+            f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}"
+        ) from e
     try:
         return parse(raw, data_dir)
     except ConfigError as e:

@@ -89,9 +89,7 @@ def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
     }
 
 
-def workspace_payload(
-    w: Workspace, sessions: list[Session], attach_prefix: str
-) -> dict[str, Any]:
+def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str) -> dict[str, Any]:
     ordered = sorted(sessions, key=lambda s: (s.created_at, s.id))
     return {
         "id": w.id,

@@ -160,7 +160,9 @@ class Services:
     async def spawn(self, req: SpawnRequest) -> list[dict[str, Any]]:
         cfg = self.config
         if not req.targets:
-            raise BadRequest('"targets" must name at least one run target with a count, e.g. {"shell": 1}')
+            raise BadRequest(
+                '"targets" must name at least one run target with a count, e.g. {"shell": 1}'
+            )
         total = 0
         for name, count in req.targets.items():
             if cfg.target(name) is None:
@@ -175,7 +177,9 @@ class Services:
         base_nick = check_nickname(req.nickname)
         nicknames: list[str] = []
         if base_nick:
-            nicknames = [base_nick] if total == 1 else [f"{base_nick} ({i})" for i in range(1, total + 1)]
+            nicknames = (
+                [base_nick] if total == 1 else [f"{base_nick} ({i})" for i in range(1, total + 1)]
+            )
             for nick in nicknames:
                 if self.sessions.nickname_owner(nick) is not None:
                     raise Conflict(f"nickname {nick!r} is already used by another session")
@@ -184,7 +188,9 @@ class Services:
             ws = self.workspaces.get(req.workspace_id)
         else:
             if not req.repo:
-                raise BadRequest('"repo" (a configured repo name or url) is required without "workspace_id"')
+                raise BadRequest(
+                    '"repo" (a configured repo name or url) is required without "workspace_id"'
+                )
             repo = cfg.repo(req.repo)
             if repo is None:
                 known = ", ".join(r.name for r in cfg.repos) or "none configured"
@@ -219,7 +225,12 @@ class Services:
                     results.append({"target": name, "error": e.message})
                     continue
                 results.append(
-                    {"session_id": s.id, "workspace_id": ws.id, "target": name, "nickname": s.nickname}
+                    {
+                        "session_id": s.id,
+                        "workspace_id": ws.id,
+                        "target": name,
+                        "nickname": s.nickname,
+                    }
                 )
         return results
 

@@ -40,7 +40,9 @@ def tmux_name_for(session_id: str) -> str:
 def check_nickname(nickname: str) -> str:
     nickname = nickname.strip()
     if len(nickname) > MAX_NICKNAME:
-        raise BadRequest(f"nickname is too long ({len(nickname)} characters, at most {MAX_NICKNAME})")
+        raise BadRequest(
+            f"nickname is too long ({len(nickname)} characters, at most {MAX_NICKNAME})"
+        )
     if any(ord(c) < 32 or c == "\x7f" for c in nickname):
         raise BadRequest("nickname must not contain control characters or newlines")
     return nickname
@@ -74,7 +76,19 @@ def target_missing(target: RunTarget) -> str | None:
     return f"target {target.name!r}: command {program!r} is not installed or not on PATH"
 
 
-_SHELL_BUILTINS = {"exec", "cd", "echo", "true", "false", "sleep", ":", "env", "[", "test", "printf"}
+_SHELL_BUILTINS = {
+    "exec",
+    "cd",
+    "echo",
+    "true",
+    "false",
+    "sleep",
+    ":",
+    "env",
+    "[",
+    "test",
+    "printf",
+}
 
 
 class SessionManager:
@@ -111,7 +125,9 @@ class SessionManager:
                 return s
         return None
 
-    def _launcher(self, session_id: str, workspace: Workspace, target: RunTarget, prompt: str) -> Path:
+    def _launcher(
+        self, session_id: str, workspace: Workspace, target: RunTarget, prompt: str
+    ) -> Path:
         env = self.env()
         lines = [
             "#!/bin/sh",
@@ -137,7 +153,14 @@ class SessionManager:
         return path
 
     async def spawn(
-        self, workspace: Workspace, target: RunTarget, *, prompt: str, nickname: str, width: int, height: int
+        self,
+        workspace: Workspace,
+        target: RunTarget,
+        *,
+        prompt: str,
+        nickname: str,
+        width: int,
+        height: int,
     ) -> Session:
         session_id = f"{workspace.id}-{secrets.token_hex(4)}"
         session = Session(
@@ -154,7 +177,11 @@ class SessionManager:
         log_file.touch()
         try:
             await self.tmux.new_session(
-                session.tmux_name, ["/bin/sh", str(script)], width=width, height=height, log=log_file
+                session.tmux_name,
+                ["/bin/sh", str(script)],
+                width=width,
+                height=height,
+                log=log_file,
             )
         except (TmuxError, OSError) as e:
             with contextlib.suppress(OSError):
@@ -244,7 +271,9 @@ class SessionManager:
                 st = self.log_path(s.id).stat()
             except OSError:
                 continue
-            if st.st_size == 0 or (s.last_output_at is not None and st.st_mtime <= s.last_output_at):
+            if st.st_size == 0 or (
+                s.last_output_at is not None and st.st_mtime <= s.last_output_at
+            ):
                 continue
             if now - self._output_updated.get(s.id, 0.0) >= output_every:
                 self._output_updated[s.id] = now

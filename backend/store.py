@@ -29,7 +29,9 @@ class State:
     def to_document(self) -> dict[str, Any]:
         return {
             "version": SCHEMA_VERSION,
-            "workspaces": [w.to_record() for w in sorted(self.workspaces.values(), key=lambda w: w.id)],
+            "workspaces": [
+                w.to_record() for w in sorted(self.workspaces.values(), key=lambda w: w.id)
+            ],
             "sessions": [s.to_record() for s in sorted(self.sessions.values(), key=lambda s: s.id)],
         }
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import git
 
@@ -54,13 +54,15 @@ def _git_message(e: Exception) -> str:
     return str(e)
 
 
-class _Progress(git.RemoteProgress):  # type: ignore[misc]
+class _Progress(git.RemoteProgress):
     def __init__(self, report: Callable[[float | None, str], None]) -> None:
         super().__init__()
         self._report = report
         self._last = 0.0
 
-    def update(self, op_code: int, cur_count: Any, max_count: Any = None, message: str = "") -> None:
+    def update(
+        self, op_code: int, cur_count: Any, max_count: Any = None, message: str = ""
+    ) -> None:
         now = time.monotonic()
         if now - self._last < 0.1 and not (op_code & self.END):
             return
@@ -158,7 +160,9 @@ class WorkspaceManager:
         loop = asyncio.get_running_loop()
 
         def report(stage: str, percent: float | None, message: str) -> None:
-            event = WorkspaceProgress(request_id, repo.name, branch, workspace_id, stage, percent, message)
+            event = WorkspaceProgress(
+                request_id, repo.name, branch, workspace_id, stage, percent, message
+            )
             loop.call_soon_threadsafe(self.events.emit, event)
 
         try:
@@ -267,7 +271,9 @@ class WorkspaceManager:
             shutil.rmtree(path, ignore_errors=True)
             msg = _git_message(e)
             if "already checked out" in msg or "already used by worktree" in msg:
-                raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
+                raise Conflict(
+                    f"branch {branch!r} is already checked out in another worktree"
+                ) from e
             raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
 
     def _create_clone(
@@ -276,7 +282,9 @@ class WorkspaceManager:
         path.parent.mkdir(parents=True, exist_ok=True)
         progress = _Progress(lambda p, m: report("fetching", p, m))
         try:
-            r = git.Repo.clone_from(_local_url(repo.url), path, progress=progress, env=dict(os.environ, **GIT_ENV))
+            r = git.Repo.clone_from(
+                _local_url(repo.url), path, progress=cast(Any, progress), env=dict(os.environ, **GIT_ENV)
+            )
         except git.GitCommandError as e:
             shutil.rmtree(path, ignore_errors=True)
             raise WorkspaceError(f"could not clone {repo.url}: {_git_message(e)}") from e
@@ -325,7 +333,9 @@ class WorkspaceManager:
             return None
         timeout = self.config().git_status_timeout_ms / 1000
         try:
-            out = await run_git(path, "status", "--porcelain=v1", "-z", "--untracked-files=all", timeout=timeout)
+            out = await run_git(
+                path, "status", "--porcelain=v1", "-z", "--untracked-files=all", timeout=timeout
+            )
         except GitStatusError as e:
             return f"cannot read git status of {ws.id} ({e}); not disposing it"
         modified = staged = untracked = 0
@@ -356,7 +366,9 @@ class WorkspaceManager:
                 f"file{'s' if modified + staged + untracked != 1 else ''}, e.g. {', '.join(examples)})"
             )
         try:
-            count = await run_git(path, "rev-list", "--count", "HEAD", "--not", "--remotes", timeout=timeout)
+            count = await run_git(
+                path, "rev-list", "--count", "HEAD", "--not", "--remotes", timeout=timeout
+            )
         except GitStatusError:
             count = "0"  # unborn HEAD: nothing committed, nothing to lose
         n = int(count.strip() or 0)
@@ -373,7 +385,9 @@ class WorkspaceManager:
         if reason:
             raise Conflict(reason)
         repo = self.config().repo(ws.repo_name) or Repo(ws.repo_name, ws.repo)
-        worktree_mode = (self.bare_path(repo) / "HEAD").exists() and (Path(ws.path) / ".git").is_file()
+        worktree_mode = (self.bare_path(repo) / "HEAD").exists() and (
+            Path(ws.path) / ".git"
+        ).is_file()
         await asyncio.to_thread(self._remove_checkout, repo, Path(ws.path), worktree_mode)
         with self.registry.change("workspace disposed") as state:
             state.workspaces.pop(workspace_id, None)
@@ -398,7 +412,9 @@ class WorkspaceManager:
         for repo, path, branch in found:
             if os.path.realpath(path) in known_paths:
                 continue
-            wid = path.name if re.fullmatch(rf"{re.escape(repo.name)}-\d{{3,}}", path.name) else None
+            wid = (
+                path.name if re.fullmatch(rf"{re.escape(repo.name)}-\d{{3,}}", path.name) else None
+            )
             if wid is None or wid in taken:
                 n = 1
                 while f"{repo.name}-{n:03d}" in taken:
@@ -406,7 +422,9 @@ class WorkspaceManager:
                 wid = f"{repo.name}-{n:03d}"
             taken.add(wid)
             additions.append(
-                Workspace(id=wid, repo=repo.url, repo_name=repo.name, branch=branch or "", path=str(path))
+                Workspace(
+                    id=wid, repo=repo.url, repo_name=repo.name, branch=branch or "", path=str(path)
+                )
             )
         if removed or updated or additions:
             with self.registry.change("scan") as st:
@@ -440,7 +458,7 @@ class WorkspaceManager:
                     listing = ""
                 for block in listing.split("\n\n"):
                     info = dict(
-                        (line.split(" ", 1) + [""])[:2] for line in block.splitlines() if line
+                        [*line.split(" ", 1), ""][:2] for line in block.splitlines() if line
                     )
                     if "bare" in info or "worktree" not in info:
                         continue
@@ -455,8 +473,8 @@ class WorkspaceManager:
                 if str(child) in seen or not (child / ".git").is_dir():
                     continue
                 m = re.fullmatch(r"(.+)-\d{3,}", child.name)
-                repo = cfg.repo(m.group(1)) if m else None
-                if repo is None:
+                owner = cfg.repo(m.group(1)) if m else None
+                if owner is None:
                     continue
                 try:
                     r = git.Repo(child)
@@ -464,9 +482,9 @@ class WorkspaceManager:
                     r.close()
                 except git.GitCommandError:
                     continue
-                if origin in (repo.url, _local_url(repo.url)):
+                if origin in (owner.url, _local_url(owner.url)):
                     seen.add(str(child))
-                    found.append((repo, child, _current_branch(child)))
+                    found.append((owner, child, _current_branch(child)))
         return found
 
 

@@ -44,13 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="schmux-desktop",
         description="Live dashboard for AI coding agents running in tmux sessions and git workspaces.",
     )
-    p.add_argument("--serve", action="store_true", help="no window: serve the dashboard until SIGINT/SIGTERM")
+    p.add_argument(
+        "--serve", action="store_true", help="no window: serve the dashboard until SIGINT/SIGTERM"
+    )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=0, help="port (default 0: a free port)")
-    p.add_argument("--data-dir", type=Path, default=None, help="where every file the app writes lives")
-    p.add_argument("--token", default=None, help="auth token (default: $SCHMUX_DESKTOP_TOKEN or a fresh one)")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="where every file the app writes lives"
+    )
+    p.add_argument(
+        "--token", default=None, help="auth token (default: $SCHMUX_DESKTOP_TOKEN or a fresh one)"
+    )
     p.add_argument("--no-auth", action="store_true", help="no token (only on a loopback address)")
-    p.add_argument("--demo", action="store_true", help="with no repos configured, create and add a demo repo")
+    p.add_argument(
+        "--demo", action="store_true", help="with no repos configured, create and add a demo repo"
+    )
     p.add_argument("--version", action="version", version=f"schmux-desktop {__version__}")
     return p
 
@@ -74,7 +82,9 @@ def prepare_data_dir(path: Path) -> Path:
     except OSError as e:
         raise UsageError(f"data dir {path} is not usable: {e.strerror or e}") from e
     if len(str(path / "tmux.sock")) > 100:
-        raise UsageError(f"data dir {path} is too long a path for tmux's socket (keep it under 90 characters)")
+        raise UsageError(
+            f"data dir {path} is too long a path for tmux's socket (keep it under 90 characters)"
+        )
     return path
 
 
@@ -101,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         token = resolve_token(args)
-        data_dir = prepare_data_dir(args.data_dir or Path(user_data_dir("schmux-desktop", appauthor=False)))
+        data_dir = prepare_data_dir(
+            args.data_dir or Path(user_data_dir("schmux-desktop", appauthor=False))
+        )
         if args.serve:
             return serve_forever(args, data_dir, token)
         from .window import run_desktop  # the GUI toolkit is imported only here

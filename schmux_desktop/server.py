@@ -77,7 +77,7 @@ async def run(
         await stop.wait()
         await services.begin_shutdown()
 
-    serving: Any = serve(app, hypercorn_config(sock), shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    serving: Any = serve(app, hypercorn_config(sock), shutdown_trigger=shutdown_trigger)
     try:
         await serving
     finally:

@@ -19,7 +19,7 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     cfg = home / "gitconfig"
     cfg.write_text(
         "[user]\n\tname = Test\n\temail = test@example.invalid\n"
-        "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
         "[advice]\n\tdetachedHead = false\n"
     )
     old = {k: os.environ.get(k) for k in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")}

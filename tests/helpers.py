@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, check=check, capture_output=True, text=True
-    )
+    out = subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True)
     return out.stdout.strip()
 
 
-def make_repo(path: Path, files: dict[str, str] | None = None, branches: tuple[str, ...] = ()) -> Path:
+def make_repo(
+    path: Path, files: dict[str, str] | None = None, branches: tuple[str, ...] = ()
+) -> Path:
     """A small origin repo on ``main`` with one commit (and optional extra branches)."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
@@ -102,7 +102,9 @@ class Server:
         return self
 
     def stderr(self) -> str:
-        return self.stderr_path.read_text() if self.stderr_path and self.stderr_path.exists() else ""
+        return (
+            self.stderr_path.read_text() if self.stderr_path and self.stderr_path.exists() else ""
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -194,7 +196,7 @@ class DashboardClient:
         self.ws = await websockets.connect(
             self.server.ws_base + "/ws/dashboard", additional_headers=self.headers, max_size=None
         )
-        self._task = asyncio.get_running_loop().create_task(self._read())  # noqa: TID251
+        self._task = asyncio.get_running_loop().create_task(self._read())
         return self
 
     async def _read(self) -> None:
@@ -221,7 +223,9 @@ class DashboardClient:
         sessions = self.of_type("sessions")
         return sessions[-1]["workspaces"] if sessions else None
 
-    async def wait(self, predicate: Callable[[list[dict[str, Any]]], Any], timeout: float = 10.0) -> float:
+    async def wait(
+        self, predicate: Callable[[list[dict[str, Any]]], Any], timeout: float = 10.0
+    ) -> float:
         """Wait until the latest sessions state satisfies ``predicate``; return when it arrived."""
         import asyncio
 
@@ -233,7 +237,9 @@ class DashboardClient:
                         return arrived
                     break
             await asyncio.sleep(0.01)
-        raise AssertionError(f"dashboard never showed the expected state; last: {self.workspaces!r}")
+        raise AssertionError(
+            f"dashboard never showed the expected state; last: {self.workspaces!r}"
+        )
 
 
 def all_sessions(workspaces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

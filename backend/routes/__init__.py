@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 from quart import current_app
 
 if TYPE_CHECKING:
-    from ..services import Services
+    from backend.services import Services
 
 
 def services() -> Services:

@@ -7,10 +7,10 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from .. import __version__
-from ..errors import BadRequest
-from ..services import SpawnRequest
-from . import services
+from backend import __version__
+from backend.errors import BadRequest
+from backend.routes import services
+from backend.services import SpawnRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -131,4 +131,3 @@ async def set_nudge(session_id: str) -> Response:
 async def clear_nudge(session_id: str) -> Response:
     services().sessions.clear_nudge(session_id)
     return jsonify(OK)
-

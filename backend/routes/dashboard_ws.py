@@ -7,8 +7,8 @@ import contextlib
 
 from quart import Blueprint, websocket
 
-from ..tasks import TaskGroup
-from . import services
+from backend.routes import services
+from backend.tasks import TaskGroup
 
 bp = Blueprint("dashboard_ws", __name__)
 

@@ -9,9 +9,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ..auth import COOKIE_NAME, token_matches
-from ..errors import NotFound, Unauthorized
-from . import services
+from backend.auth import COOKIE_NAME, token_matches
+from backend.errors import NotFound, Unauthorized
+from backend.routes import services
 
 bp = Blueprint("static_files", __name__)
 
@@ -20,6 +20,7 @@ class AssetConverter(PathConverter):
     """A path that is not under /api/ or /ws/, so unknown API routes stay JSON 404/405."""
 
     regex = r"(?!api/|ws/|api$|ws$)[^/].*?"
+
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>schmux-desktop</title></head>
@@ -41,9 +42,11 @@ async def index() -> Response | WerkzeugResponse:
     token = request.args.get("token")
     if token is not None and svc.settings.token is not None:
         if not token_matches(svc.settings.token, token):
-            raise Unauthorized("the token in the address is wrong; use the URL schmux-desktop printed")
-        response = redirect("/", code=302)
-        response.set_cookie(
+            raise Unauthorized(
+                "the token in the address is wrong; use the URL schmux-desktop printed"
+            )
+        redirect_response = redirect("/", code=302)
+        redirect_response.set_cookie(
             COOKIE_NAME,
             token,
             httponly=True,
@@ -51,7 +54,7 @@ async def index() -> Response | WerkzeugResponse:
             secure=request.scheme == "https",
             path="/",
         )
-        return response
+        return redirect_response
     d = _static_dir()
     if d is None:
         return Response(PLACEHOLDER, content_type="text/html; charset=utf-8")

@@ -35,16 +35,21 @@ def test_spawn_running_rename_dispose(server: Server, origin: Path) -> None:
     assert len(items) == 1 and "error" not in items[0], items
     sid, wid = items[0]["session_id"], items[0]["workspace_id"]
     assert wid == "proj-001"
-    assert items[0] == {"session_id": sid, "workspace_id": wid, "target": "sleeper", "nickname": "agent"}
+    assert items[0] == {
+        "session_id": sid,
+        "workspace_id": wid,
+        "target": "sleeper",
+        "nickname": "agent",
+    }
 
     workspaces = server.sessions()
     assert [w["id"] for w in workspaces] == ["proj-001"]
     w = workspaces[0]
-    assert WORKSPACE_KEYS <= set(w)
+    assert set(w) >= WORKSPACE_KEYS
     assert w["repo"] == str(origin) and w["short_repo"] == "origin" and w["branch"] == "feature"
     assert w["session_count"] == 1 and Path(w["path"]).is_dir()
     s = w["sessions"][0]
-    assert SESSION_KEYS <= set(s)
+    assert set(s) >= SESSION_KEYS
     assert s["running"] is True and s["nickname"] == "agent" and RFC3339.match(s["created_at"])
     assert f"-S {server.data_dir / 'tmux.sock'}" in s["attach_cmd"]
 
@@ -68,11 +73,20 @@ def test_spawn_running_rename_dispose(server: Server, origin: Path) -> None:
 
 
 def test_multi_spawn_numbers_nicknames_and_rejects_taken(server: Server) -> None:
-    items = server.spawn(repo="proj", branch="main", targets={"sleeper": 2, "shell": 1}, nickname="n")
+    items = server.spawn(
+        repo="proj", branch="main", targets={"sleeper": 2, "shell": 1}, nickname="n"
+    )
     assert sorted(i["nickname"] for i in items) == ["n (1)", "n (2)", "n (3)"]
     assert len({i["workspace_id"] for i in items}) == 1
     with server.client() as c:
-        r = c.post("/api/spawn", json={"workspace_id": items[0]["workspace_id"], "targets": {"sleeper": 1}, "nickname": "n (2)"})
+        r = c.post(
+            "/api/spawn",
+            json={
+                "workspace_id": items[0]["workspace_id"],
+                "targets": {"sleeper": 1},
+                "nickname": "n (2)",
+            },
+        )
         assert r.status_code == 409 and "n (2)" in r.json()["error"]
         r = c.put(f"/api/sessions-nickname/{items[0]['session_id']}", json={"nickname": "n (3)"})
         assert r.status_code == 409 and "already used" in r.json()["error"]
@@ -87,7 +101,13 @@ def test_spawn_into_existing_workspace_does_no_git_work(server: Server) -> None:
 
 
 def test_first_line_of_output_is_captured(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"run_targets": [{"name": "hi", "type": "command", "command": "echo FIRST-LINE-MARKER; sleep 600"}]})
+    srv = make_server(
+        {
+            "run_targets": [
+                {"name": "hi", "type": "command", "command": "echo FIRST-LINE-MARKER; sleep 600"}
+            ]
+        }
+    )
     sid = srv.spawn(repo="proj", branch="main", targets={"hi": 1})[0]["session_id"]
     wait_for(lambda: "FIRST-LINE-MARKER" in log_text(srv, sid), timeout=5)
     wait_for(lambda: srv.session(sid)["last_output_at"] is not None, timeout=5)  # type: ignore[index]
@@ -96,7 +116,9 @@ def test_first_line_of_output_is_captured(make_server: Callable[..., Server]) ->
 def test_prompt_reaches_agent_literally(server: Server, short_dir: Path) -> None:
     marker = short_dir / "PWNED"
     prompt = f"$HOME; touch {marker} `touch {marker}` $(touch {marker}) #{{session_name}} 'q\" ;"
-    sid = server.spawn(repo="proj", branch="main", targets={"echo": 1}, prompt=prompt)[0]["session_id"]
+    sid = server.spawn(repo="proj", branch="main", targets={"echo": 1}, prompt=prompt)[0][
+        "session_id"
+    ]
     wait_for(lambda: "PROMPT<" in log_text(server, sid), timeout=5)
     text = log_text(server, sid)
     assert f"PROMPT<{prompt}>" in text.replace("\r", "")
@@ -104,18 +126,34 @@ def test_prompt_reaches_agent_literally(server: Server, short_dir: Path) -> None
 
 
 def test_session_environment(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"run_targets": [{"name": "env", "type": "command", "command": 'echo "ID=$SCHMUX_SESSION_ID URL=$SCHMUX_URL TOKEN=$SCHMUX_TOKEN"; sleep 600'}]})
+    srv = make_server(
+        {
+            "run_targets": [
+                {
+                    "name": "env",
+                    "type": "command",
+                    "command": 'echo "ID=$SCHMUX_SESSION_ID URL=$SCHMUX_URL TOKEN=$SCHMUX_TOKEN"; sleep 600',
+                }
+            ]
+        }
+    )
     sid = srv.spawn(repo="proj", branch="main", targets={"env": 1})[0]["session_id"]
     wait_for(lambda: "ID=" in log_text(srv, sid), timeout=5)
     line = log_text(srv, sid)
     assert f"ID={sid} URL={srv.base} TOKEN={srv.token}" in line
     # and the URL really reaches this server with the token (what an agent hook does)
-    r = httpx.post(f"{srv.base}/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "hi"}, headers=srv.headers)
+    r = httpx.post(
+        f"{srv.base}/api/sessions/{sid}/nudge",
+        json={"state": "Needs Input", "summary": "hi"},
+        headers=srv.headers,
+    )
     assert r.status_code == 200
 
 
 def test_exited_agent_stays_listed_not_running(make_server: Callable[..., Server]) -> None:
-    srv = make_server({"run_targets": [{"name": "quick", "type": "command", "command": "echo bye; exit 3"}]})
+    srv = make_server(
+        {"run_targets": [{"name": "quick", "type": "command", "command": "echo bye; exit 3"}]}
+    )
     sid = srv.spawn(repo="proj", branch="main", targets={"quick": 1})[0]["session_id"]
     s = wait_for(lambda: (x := srv.session(sid)) and not x["running"] and x, timeout=10)
     assert s["exit_status"] == 3
@@ -125,10 +163,15 @@ def test_exited_agent_stays_listed_not_running(make_server: Callable[..., Server
 def test_nudge_set_and_clear(server: Server) -> None:
     sid = server.spawn(repo="proj", branch="main", targets={"sleeper": 1})[0]["session_id"]
     with server.client() as c:
-        r = c.post(f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "Allow edit?"})
+        r = c.post(
+            f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "Allow edit?"}
+        )
         assert r.status_code == 200
         s = server.session(sid)
-        assert s is not None and (s["nudge_state"], s["nudge_summary"]) == ("Needs Input", "Allow edit?")
+        assert s is not None and (s["nudge_state"], s["nudge_summary"]) == (
+            "Needs Input",
+            "Allow edit?",
+        )
         assert c.delete(f"/api/sessions/{sid}/nudge").status_code == 200
         s = server.session(sid)
         assert s is not None and (s["nudge_state"], s["nudge_summary"]) == ("", "")
@@ -152,23 +195,61 @@ BAD_SPAWNS = [
     (b"[1,2]", 400, "JSON object"),
     (b"", 400, "JSON object"),
     (json.dumps({"repo": "proj", "branch": "main", "targets": "shell"}).encode(), 400, "targets"),
-    (json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": "1"}}).encode(), 400, "count"),
-    (json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": -1}}).encode(), 400, "count"),
-    (json.dumps({"repo": "proj", "branch": "main", "targets": {"nope": 1}}).encode(), 400, "unknown run target"),
-    (json.dumps({"repo": "elsewhere", "branch": "main", "targets": {"shell": 1}}).encode(), 400, "unknown repo"),
-    (json.dumps({"repo": "proj", "branch": "bad..name", "targets": {"shell": 1}}).encode(), 400, "branch"),
+    (
+        json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": "1"}}).encode(),
+        400,
+        "count",
+    ),
+    (
+        json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": -1}}).encode(),
+        400,
+        "count",
+    ),
+    (
+        json.dumps({"repo": "proj", "branch": "main", "targets": {"nope": 1}}).encode(),
+        400,
+        "unknown run target",
+    ),
+    (
+        json.dumps({"repo": "elsewhere", "branch": "main", "targets": {"shell": 1}}).encode(),
+        400,
+        "unknown repo",
+    ),
+    (
+        json.dumps({"repo": "proj", "branch": "bad..name", "targets": {"shell": 1}}).encode(),
+        400,
+        "branch",
+    ),
     (json.dumps({"repo": "proj", "branch": "-x", "targets": {"shell": 1}}).encode(), 400, "branch"),
     (json.dumps({"repo": "proj", "targets": {"shell": 1}}).encode(), 400, "branch"),
     (json.dumps({"repo": 5, "branch": "main", "targets": {"shell": 1}}).encode(), 400, "repo"),
     (json.dumps({"workspace_id": "../etc", "targets": {"shell": 1}}).encode(), 404, "no workspace"),
-    (json.dumps({"workspace_id": "x" * 5000, "targets": {"shell": 1}}).encode(), 404, "no workspace"),
-    (json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": 1}, "prompt": "a\x00b"}).encode(), 400, "NUL"),
-    (json.dumps({"repo": "proj", "branch": "main", "targets": {"shell": 1}, "nickname": "a\nb"}).encode(), 400, "nickname"),
+    (
+        json.dumps({"workspace_id": "x" * 5000, "targets": {"shell": 1}}).encode(),
+        404,
+        "no workspace",
+    ),
+    (
+        json.dumps(
+            {"repo": "proj", "branch": "main", "targets": {"shell": 1}, "prompt": "a\x00b"}
+        ).encode(),
+        400,
+        "NUL",
+    ),
+    (
+        json.dumps(
+            {"repo": "proj", "branch": "main", "targets": {"shell": 1}, "nickname": "a\nb"}
+        ).encode(),
+        400,
+        "nickname",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "status", "fragment"), BAD_SPAWNS)
-def test_bad_spawn_requests_get_clear_errors(server: Server, body: bytes, status: int, fragment: str) -> None:
+def test_bad_spawn_requests_get_clear_errors(
+    server: Server, body: bytes, status: int, fragment: str
+) -> None:
     with server.client() as c:
         r = c.post("/api/spawn", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == status, r.text

@@ -79,6 +79,9 @@ def test_no_auth_refuses_foreign_host_header(make_server: Callable[..., Server],
     srv = make_server(token=None)
     assert "?token=" not in srv.url
     assert httpx.get(srv.base + "/api/sessions").status_code == 200
-    assert httpx.get(srv.base + "/api/sessions", headers={"Host": f"localhost:{srv.port}"}).status_code == 200
+    assert (
+        httpx.get(srv.base + "/api/sessions", headers={"Host": f"localhost:{srv.port}"}).status_code
+        == 200
+    )
     r = httpx.get(srv.base + "/api/sessions", headers={"Host": host})
     assert r.status_code == 403 and "localhost" in r.json()["error"]

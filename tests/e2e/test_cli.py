@@ -122,7 +122,14 @@ def test_sigkill_during_spawns_leaves_valid_state(make_server: Callable[..., Ser
                 i = 0
                 while not stop.is_set():
                     try:
-                        c.post("/api/spawn", json={"repo": "proj", "branch": f"r{round_}-{i}", "targets": {"sleeper": 1}})
+                        c.post(
+                            "/api/spawn",
+                            json={
+                                "repo": "proj",
+                                "branch": f"r{round_}-{i}",
+                                "targets": {"sleeper": 1},
+                            },
+                        )
                     except httpx.HTTPError:
                         return
                     i += 1

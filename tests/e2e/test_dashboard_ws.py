@@ -91,14 +91,18 @@ async def test_every_trigger_pushes(server: Server, origin: Path) -> None:
             http.put(f"/api/sessions-nickname/{sid}", json={"nickname": "nick"}).raise_for_status()
             await a.wait(lambda ws: all_sessions(ws)[sid]["nickname"] == "nick")
             # nudge set and clear
-            http.post(f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "?"}).raise_for_status()
+            http.post(
+                f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "?"}
+            ).raise_for_status()
             await a.wait(lambda ws: all_sessions(ws)[sid]["nudge_state"] == "Needs Input")
             http.delete(f"/api/sessions/{sid}/nudge").raise_for_status()
             await a.wait(lambda ws: all_sessions(ws)[sid]["nudge_state"] == "")
             # git change: a commit in the workspace
             path = Path(server.workspace(wid)["path"])  # type: ignore[index]
             (path / "new.txt").write_text("one\ntwo\n")
-            await a.wait(lambda ws: ws[0]["git_dirty"] and ws[0]["git_lines_added"] == 2, timeout=15)
+            await a.wait(
+                lambda ws: ws[0]["git_dirty"] and ws[0]["git_lines_added"] == 2, timeout=15
+            )
             git(path, "add", "-A")
             git(path, "commit", "-q", "-m", "work")
             await a.wait(lambda ws: ws[0]["git_ahead"] == 1 and not ws[0]["git_dirty"], timeout=15)
@@ -113,9 +117,14 @@ async def test_every_trigger_pushes(server: Server, origin: Path) -> None:
             http.post(f"/api/dispose/{sid}").raise_for_status()
             await a.wait(lambda ws: sid not in all_sessions(ws))
             # config change pushes a config message
-            http.post("/api/config", json={"sessions": {"dashboard_debounce_ms": 400}}).raise_for_status()
+            http.post(
+                "/api/config", json={"sessions": {"dashboard_debounce_ms": 400}}
+            ).raise_for_status()
             for _ in range(100):
-                if any(m["config"]["sessions"]["dashboard_debounce_ms"] == 400 for m in a.of_type("config")):
+                if any(
+                    m["config"]["sessions"]["dashboard_debounce_ms"] == 400
+                    for m in a.of_type("config")
+                ):
                     break
                 await asyncio.sleep(0.02)
             else:
@@ -165,11 +174,16 @@ async def test_no_lost_update_under_random_mutations(make_server: Callable[..., 
                 if op < 0.45:
                     r = await http.put(f"/api/sessions-nickname/{sid}", json={"nickname": f"n{i}"})
                 elif op < 0.75:
-                    r = await http.post(f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": f"s{i}"})
+                    r = await http.post(
+                        f"/api/sessions/{sid}/nudge",
+                        json={"state": "Needs Input", "summary": f"s{i}"},
+                    )
                 elif op < 0.9:
                     r = await http.delete(f"/api/sessions/{sid}/nudge")
                 elif op < 0.95 and len(ids) < 8:
-                    r = await http.post("/api/spawn", json={"workspace_id": wid, "targets": {"sleeper": 1}})
+                    r = await http.post(
+                        "/api/spawn", json={"workspace_id": wid, "targets": {"sleeper": 1}}
+                    )
                     ids.append(r.json()[0]["session_id"])
                 elif len(ids) > 2:
                     victim = ids.pop(rng.randrange(len(ids)))
@@ -182,4 +196,6 @@ async def test_no_lost_update_under_random_mutations(make_server: Callable[..., 
             truth = (await http.get("/api/sessions")).json()
         for cl in clients:
             arrived = await cl.wait(lambda ws: ws == truth, timeout=window + 2)
-            assert arrived - last_change <= window + 0.1, f"final state late by {arrived - last_change:.3f} s"
+            assert arrived - last_change <= window + 0.1, (
+                f"final state late by {arrived - last_change:.3f} s"
+            )

@@ -22,13 +22,17 @@ def test_branch_handling_in_worktree_mode(server: Server, origin: Path) -> None:
     assert git(p1, "rev-parse", "--abbrev-ref", "HEAD") == "feature"
     assert git(p1, "rev-parse", "--abbrev-ref", "@{upstream}") == "origin/feature"
     # new branch → from the remote's default branch
-    w2 = server.spawn(repo=str(origin), branch="brand-new", targets={"sleeper": 1})[0]["workspace_id"]
+    w2 = server.spawn(repo=str(origin), branch="brand-new", targets={"sleeper": 1})[0][
+        "workspace_id"
+    ]
     p2 = Path(server.workspace(w2)["path"])  # type: ignore[index]
     assert git(p2, "rev-parse", "HEAD") == git(origin, "rev-parse", "main")
     assert (w1, w2) == ("proj-001", "proj-002")
     # the same branch again → 409
     with server.client() as c:
-        r = c.post("/api/spawn", json={"repo": "proj", "branch": "feature", "targets": {"sleeper": 1}})
+        r = c.post(
+            "/api/spawn", json={"repo": "proj", "branch": "feature", "targets": {"sleeper": 1}}
+        )
     assert r.status_code == 409 and "proj-001" in r.json()["error"]
 
 
@@ -107,7 +111,11 @@ def test_scan_reconciles_with_disk(server: Server) -> None:
     with server.client() as c:
         r = c.post("/api/workspaces/scan")
     assert r.status_code == 200
-    assert r.json() == {"added": ["proj-042"], "removed": [a["workspace_id"]], "updated": [b["workspace_id"]]}
+    assert r.json() == {
+        "added": ["proj-042"],
+        "removed": [a["workspace_id"]],
+        "updated": [b["workspace_id"]],
+    }
     ids = {w["id"]: w for w in server.sessions()}
     assert set(ids) == {b["workspace_id"], "proj-042"}
     assert ids[b["workspace_id"]]["branch"] == "renamed-by-hand"
@@ -143,6 +151,8 @@ def test_git_status_numbers_reach_the_payload(server: Server) -> None:
     (path / "blob.bin").write_bytes(b"\x00\x01\x02" * 100)  # untracked binary
     with server.client() as c:
         c.post("/api/workspaces/scan")  # nothing to reconcile; the poll picks up status
-    w = wait_for(lambda: (x := server.workspace(wid)) and x["git_files_changed"] == 3 and x, timeout=15)
+    w = wait_for(
+        lambda: (x := server.workspace(wid)) and x["git_files_changed"] == 3 and x, timeout=15
+    )
     assert w["git_dirty"] is True
     assert (w["git_lines_added"], w["git_lines_removed"]) == (5, 0)
