@@ -84,9 +84,14 @@ class Broadcaster:
 
     def register(self) -> Client:
         client = Client()
+        text = self._workspaces_text()
+        if not self.clients and self._timer is None:
+            # Nobody holds an older state: this one counts as pushed. (With other clients
+            # connected it must not, or a pending trailing push to them would be skipped.)
+            self._last_workspaces = text
         self.clients.add(client)
         self.seq += 1
-        client.offer("sessions", self._sessions_message(self._workspaces_text(), self.seq))
+        client.offer("sessions", self._sessions_message(text, self.seq))
         client.offer("config", self._config_message())
         return client
 
