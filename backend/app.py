@@ -47,6 +47,9 @@ def create_app(settings: Settings) -> Quart:
 
     @app.before_request
     async def authenticate() -> None:
+        # Read the (size-capped) body before any early answer, so the connection stays
+        # reusable: a response sent before its request body is consumed forces a close.
+        await request.get_data()
         svc = services()
         auth.check_host(svc.settings.token is None, request.headers.get("Host"))
         if _is_protected(request.path):

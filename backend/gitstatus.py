@@ -9,11 +9,16 @@ Definitions (DESIGN §6):
 * ``lines_added``/``lines_removed``/``files_changed``: working tree against
   ``HEAD`` (``git diff --numstat HEAD``), untracked files counted as added.
 
-The hot path is two git processes per workspace, run concurrently:
-``git status --porcelain=v2 --branch -z --untracked-files=all`` and
-``git diff --numstat -z HEAD``.  A third one (``git rev-list``) runs only when the
-branch has no upstream.  Every subprocess runs in its own process group and is
-killed (group included) on timeout or cancellation.
+The hot path is one ``git status --porcelain=v2 --branch -z --untracked-files=all``
+per workspace.  ``git diff --numstat -z HEAD`` runs only when status lists a tracked
+change, ``git rev-list`` (against origin/HEAD) only when the branch has no upstream;
+those two and the reading of untracked files run concurrently.
+
+Processes are spawned from a small thread pool with ``subprocess.Popen`` rather than
+``asyncio.create_subprocess_exec``: the latter forks from the event-loop thread, one
+child at a time, and on this 2-core box spawning 250 children that way took ~1.0 s
+against ~0.2 s from 8 threads.  Every child runs in its own process group and is
+killed (group included) on timeout or cancellation before the call returns.
 """
 
 from __future__ import annotations
@@ -191,9 +196,8 @@ def _kill_group(popen: subprocess.Popen[bytes]) -> None:
 _executor_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
-# Spawning processes from worker threads (rather than asyncio.create_subprocess_exec,
-# which forks from the event loop thread one at a time and runs a watcher thread per
-# child anyway) lets several fork/exec's overlap: measured ~5x faster per pass here.
+# Worker threads spawn and reap git (see the module docstring for why not asyncio's
+# subprocess support).  32 covers read_all(concurrency=16) with two processes each.
 _MAX_WORKERS = 32
 
 

@@ -22,11 +22,16 @@ from .sessions import SessionEnv, SessionManager, check_nickname, check_prompt, 
 from .store import StateStore
 from .tasks import TaskGroup
 from .tmux import Tmux
+from .watcher import ChangeWatcher
 from .workspaces import WorkspaceManager
 
 log = logging.getLogger(__name__)
 
 SESSION_POLL_SECONDS = 1.0
+FULL_PASS_EVERY = 30
+GIT_COALESCE_SECONDS = 0.15
+HELD_OUTPUT_RECHECK_SECONDS = 1.0
+TMUX_EVENT_FILE = "tmux-event"
 MAX_SESSIONS_PER_SPAWN = 50
 
 
@@ -99,7 +104,14 @@ class Services:
         )
         self.events.subscribe(self.broadcaster.on_event)
         self._git_poke = asyncio.Event()
-        self._poked: set[str] = set()
+        self._session_poke = asyncio.Event()
+        self._git_dirty: set[str] = set()
+        self._output_dirty: set[str] = set()
+        self._tmux_dirty = False
+        self._tmux_hooks = False
+        self._watched: set[str] = set()
+        self._unwatched: set[str] = set()
+        self.watcher = ChangeWatcher(self._on_fs_change)
         self.git_passes = 0
         self.started_at = time.time()
 
@@ -112,8 +124,16 @@ class Services:
     async def start(self) -> None:
         for d in (self.paths.logs, self.paths.repos, self.paths.run):
             d.mkdir(parents=True, exist_ok=True)
-        self.tmux.write_conf()
+        event_file = self.paths.run / TMUX_EVENT_FILE
+        if self.tmux.write_conf(event_file):
+            await self.tmux.reload_conf()  # a server left running by an older app
+        self._tmux_hooks = "set-hook" in self.paths.tmux_conf.read_text()
         await self.sessions.adopt()
+        if self.watcher.start():
+            self.watcher.watch_dir("logs", str(self.paths.logs))
+            self.watcher.watch_dir("run", str(self.paths.run))
+            self.events.subscribe(self._sync_watches)
+            self._sync_watches()
         self.tasks.spawn(self._git_loop(), name="git-status-loop")
         self.tasks.spawn(self._session_loop(), name="session-loop")
 
@@ -125,6 +145,7 @@ class Services:
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
         await self.tasks.close()
+        self.watcher.close()
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -224,6 +245,9 @@ class Services:
                 except (BadRequest, Conflict) as e:
                     results.append({"target": name, "error": e.message})
                     continue
+                # Output may have landed before the session was registered: look again.
+                self._output_dirty.add(s.id)
+                self._session_poke.set()
                 results.append(
                     {
                         "session_id": s.id,
@@ -234,11 +258,81 @@ class Services:
                 )
         return results
 
-    # -- loops ----------------------------------------------------------------------------
+    # -- watching and loops ----------------------------------------------------------------
+    #
+    # With inotify (Linux) the loops wake on changes: a workspace's files or git metadata, a
+    # session's log, tmux touching run/tmux-event when a pane dies. The timed passes remain as a
+    # safety net: unwatched workspaces every poll interval, all of them every FULL_PASS_EVERY
+    # intervals. Without inotify everything is polled.
+
+    def _on_fs_change(self, key: str, names: set[str]) -> None:
+        kind, _, name = key.partition(":")
+        if kind == "ws":
+            self._git_dirty.add(name)
+            self._git_poke.set()
+        elif kind == "repo":
+            self._git_dirty.update(
+                w.id for w in self.registry.state.workspaces.values() if w.repo_name == name
+            )
+            self._git_poke.set()
+        elif kind == "logs":
+            self._output_dirty.update(n.removesuffix(".log") for n in names if n.endswith(".log"))
+            self._session_poke.set()
+        elif kind == "run":
+            if TMUX_EVENT_FILE in names:
+                self._tmux_dirty = True
+                self._session_poke.set()
+        elif kind == "*":
+            self._git_dirty.update(self.registry.state.workspaces)
+            self._tmux_dirty = True
+            self._output_dirty.update(self.registry.state.sessions)
+            self._git_poke.set()
+            self._session_poke.set()
+
+    def _sync_watches(self, _event: object = None) -> None:
+        if not self.watcher.active:
+            return
+        current = set(self.registry.state.workspaces)
+        for wid in self._watched - current:
+            self.watcher.unwatch(f"ws:{wid}")
+            self._watched.discard(wid)
+            self._unwatched.discard(wid)
+        for wid in current - self._watched:
+            self._watched.add(wid)
+            if not self._watch_workspace(self.registry.state.workspaces[wid]):
+                self._unwatched.add(wid)
+
+    def _watch_workspace(self, ws: Workspace) -> bool:
+        key = f"ws:{ws.id}"
+        path = Path(ws.path)
+        ok = self.watcher.watch_tree(key, str(path))
+        dotgit = path / ".git"
+        if dotgit.is_file():  # a worktree: its own git dir, plus the shared repo's refs
+            try:
+                text = dotgit.read_text().strip()
+            except OSError:
+                return False
+            gitdir = Path(text.removeprefix("gitdir:").strip())
+            if not gitdir.is_absolute():
+                gitdir = (path / gitdir).resolve()
+            common = gitdir.parent.parent
+            repo_key = f"repo:{ws.repo_name}"
+            ok = self.watcher.watch_dir(key, str(gitdir)) and ok
+            ok = self.watcher.watch_dir(repo_key, str(common)) and ok
+            ok = self.watcher.watch_tree(repo_key, str(common / "refs")) and ok
+        elif dotgit.is_dir():
+            ok = self.watcher.watch_dir(key, str(dotgit)) and ok
+            ok = self.watcher.watch_tree(key, str(dotgit / "refs")) and ok
+        else:
+            ok = False
+        return ok
 
     def poke_git(self, workspace_id: str | None = None) -> None:
         """Ask for a git status pass soon (for one workspace, or all)."""
-        self._poked.add(workspace_id or "*")
+        if workspace_id is None:
+            self._git_dirty.update(self.registry.state.workspaces)
+        else:
+            self._git_dirty.add(workspace_id)
         self._git_poke.set()
 
     async def refresh_git(self, ids: set[str] | None = None) -> bool:
@@ -248,18 +342,19 @@ class Services:
             return False
         timeout = self.config.git_status_timeout_ms / 1000
         results = await read_all([Path(w.path) for w in targets], concurrency=8, timeout=timeout)
-        changes: list[tuple[Workspace, GitStatus | GitStatusError]] = []
+        changes: list[tuple[str, GitStatus | str]] = []
         for w in targets:
             r = results.get(Path(w.path))
             if r is None:
                 continue
             if isinstance(r, GitStatusError):
-                if not Path(w.path).exists():
-                    err = "workspace directory is missing (run a scan to reconcile)"
-                else:
-                    err = str(r)
+                err = (
+                    "workspace directory is missing (run a scan to reconcile)"
+                    if not Path(w.path).exists()
+                    else str(r)
+                )
                 if w.git_error != err:
-                    changes.append((w, r))
+                    changes.append((w.id, err))
                 continue
             new = (r.ahead, r.behind, r.dirty, r.lines_added, r.lines_removed, r.files_changed, "")
             old = (
@@ -272,51 +367,75 @@ class Services:
                 w.git_error,
             )
             if new != old:
-                changes.append((w, r))
+                changes.append((w.id, r))
         self.git_passes += 1
         if not changes:
             return False
         with self.registry.change("git status") as st:
-            for w, r in changes:
-                live = st.workspaces.get(w.id)
+            for wid, result in changes:
+                live = st.workspaces.get(wid)
                 if live is None:
                     continue
-                if isinstance(r, GitStatusError):
-                    live.git_error = (
-                        "workspace directory is missing (run a scan to reconcile)"
-                        if not Path(live.path).exists()
-                        else str(r)
-                    )
+                if isinstance(result, str):
+                    live.git_error = result
                     continue
-                live.git_ahead, live.git_behind, live.git_dirty = r.ahead, r.behind, r.dirty
-                live.git_lines_added, live.git_lines_removed = r.lines_added, r.lines_removed
-                live.git_files_changed, live.git_error = r.files_changed, ""
+                g = result
+                live.git_ahead, live.git_behind, live.git_dirty = g.ahead, g.behind, g.dirty
+                live.git_lines_added, live.git_lines_removed = g.lines_added, g.lines_removed
+                live.git_files_changed, live.git_error = g.files_changed, ""
         return True
 
     async def _git_loop(self) -> None:
-        next_full = 0.0
         loop = asyncio.get_running_loop()
+        passes = 0
+        next_timed = loop.time()
         while True:
-            now = loop.time()
-            if now >= next_full:
-                ids: set[str] | None = None
-                next_full = now + self.config.git_status_poll_interval_ms / 1000
-                self._poked.clear()
+            wait = max(0.0, next_timed - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._git_poke.wait(), wait)
+            self._git_poke.clear()
+            ids: set[str] | None
+            if loop.time() >= next_timed:
+                passes += 1
+                next_timed = loop.time() + self.config.git_status_poll_interval_ms / 1000
+                if not self.watcher.active or passes % FULL_PASS_EVERY == 1:
+                    ids = None
+                else:
+                    ids = set(self._unwatched) | self._git_dirty
             else:
-                ids = None if "*" in self._poked else set(self._poked)
-                self._poked.clear()
+                await asyncio.sleep(GIT_COALESCE_SECONDS)  # let a burst of file events settle
+                ids = set(self._git_dirty)
+            self._git_dirty.clear()
             try:
                 await self.refresh_git(ids)
             except Exception:
                 log.exception("git status pass failed")
-            self._git_poke.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._git_poke.wait(), max(0.0, next_full - loop.time()))
 
     async def _session_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_timed = loop.time() + self._session_interval()
+        held: set[str] = set()
         while True:
-            await asyncio.sleep(SESSION_POLL_SECONDS)
+            wait = max(0.0, next_timed - loop.time())
+            if held:
+                wait = min(wait, HELD_OUTPUT_RECHECK_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._session_poke.wait(), wait)
+            self._session_poke.clear()
+            timed = loop.time() >= next_timed
+            if timed:
+                next_timed = loop.time() + self._session_interval()
             try:
-                await self.sessions.refresh(output_every=self.broadcaster.output_every)
+                if timed or self._tmux_dirty:
+                    self._tmux_dirty = False
+                    await self.sessions.refresh_running()
+                ids = None if timed or not self.watcher.active else self._output_dirty | held
+                self._output_dirty = set()
+                held = self.sessions.refresh_output(ids, output_every=self.broadcaster.output_every)
             except Exception:
                 log.exception("session refresh failed")
+
+    def _session_interval(self) -> float:
+        if self.watcher.active and self._tmux_hooks:
+            return self.config.git_status_poll_interval_ms / 1000
+        return SESSION_POLL_SECONDS

@@ -245,47 +245,55 @@ class SessionManager:
             session.nudge_state = ""
             session.nudge_summary = ""
 
-    async def refresh(self, *, output_every: float = 5.0) -> None:
-        """Bring running state and output times up to date from tmux and the logs.
-
-        Running/exit changes are announced at once; ``last_output_at`` moves at most once
-        per ``output_every`` seconds per session, and such changes are marked throttled.
-        """
+    async def refresh_running(self) -> None:
+        """Bring running state and exit status up to date from the tmux server."""
         try:
             panes = await self.tmux.panes()
         except (TmuxError, TimeoutError) as e:
             log.warning("cannot read tmux state: %s", e)
             return
-        sessions = list(self.registry.state.sessions.values())
-        running_changes: list[tuple[Session, bool, int | None, int | None]] = []
-        output_changes: list[tuple[Session, float]] = []
-        now = time.time()
-        for s in sessions:
+        changes: list[tuple[Session, bool, int | None, int | None]] = []
+        for s in self.registry.state.sessions.values():
             pane = panes.get(s.tmux_name)
             running = pane is not None and not pane.dead
             status = pane.dead_status if pane is not None and pane.dead else None
             pid = pane.pid if pane is not None else None
             if (s.running, s.exit_status, s.pid) != (running, status, pid):
-                running_changes.append((s, running, status, pid))
+                changes.append((s, running, status, pid))
+        if changes:
+            with self.registry.change("running"):
+                for s, running, status, pid in changes:
+                    s.running, s.exit_status, s.pid = running, status, pid
+
+    def refresh_output(self, ids: set[str] | None = None, *, output_every: float = 5.0) -> set[str]:
+        """Move ``last_output_at`` forward from the logs, at most once per ``output_every`` s per
+        session. Returns the sessions whose newer output is still held back by that throttle."""
+        now = time.time()
+        held: set[str] = set()
+        changes: list[tuple[Session, float]] = []
+        for s in self.registry.state.sessions.values():
+            if ids is not None and s.id not in ids:
+                continue
             try:
                 st = self.log_path(s.id).stat()
             except OSError:
                 continue
-            if st.st_size == 0 or (
-                s.last_output_at is not None and st.st_mtime <= s.last_output_at
-            ):
+            if st.st_size == 0 or (s.last_output_at is not None and st.st_mtime <= s.last_output_at):
                 continue
             if now - self._output_updated.get(s.id, 0.0) >= output_every:
                 self._output_updated[s.id] = now
-                output_changes.append((s, st.st_mtime))
-        if running_changes:
-            with self.registry.change("running"):
-                for s, running, status, pid in running_changes:
-                    s.running, s.exit_status, s.pid = running, status, pid
-        if output_changes:
+                changes.append((s, st.st_mtime))
+            else:
+                held.add(s.id)
+        if changes:
             with self.registry.change("output", throttled=True):
-                for s, mtime in output_changes:
+                for s, mtime in changes:
                     s.last_output_at = mtime
+        return held
+
+    async def refresh(self, *, output_every: float = 5.0) -> set[str]:
+        await self.refresh_running()
+        return self.refresh_output(output_every=output_every)
 
     async def adopt(self) -> list[str]:
         """After a restart: match state to the live tmux server; kill our orphans.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ set -g exit-empty off
 set -g destroy-unattached off
 set -g default-terminal "screen-256color"
 """
+
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+,=@-]+$")
 
 
 class TmuxError(Exception):
@@ -54,10 +58,22 @@ class Tmux:
     def attach_prefix(self) -> str:
         return f"tmux -S {shlex.quote(str(self.socket))}"
 
-    def write_conf(self) -> None:
+    def write_conf(self, event_file: Path | None = None) -> bool:
+        """Write our tmux.conf; with ``event_file``, tmux touches it whenever a pane dies or a
+        session closes, so the app learns of exits at once. Returns True if the text changed."""
+        text = TMUX_CONF
+        if event_file is not None and _SAFE_PATH.match(str(event_file)):
+            touch = f"run-shell -b 'touch {event_file}'"
+            text += f'set-hook -g pane-died "{touch}"\nset-hook -g session-closed "{touch}"\n'
         self.conf.parent.mkdir(parents=True, exist_ok=True)
-        if not self.conf.exists() or self.conf.read_text() != TMUX_CONF:
-            self.conf.write_text(TMUX_CONF)
+        if self.conf.exists() and self.conf.read_text() == text:
+            return False
+        self.conf.write_text(text)
+        return True
+
+    async def reload_conf(self) -> None:
+        with contextlib.suppress(TmuxError):
+            await self.run("source-file", str(self.conf))
 
     async def run(self, *args: str, input: bytes | None = None) -> str:
         proc = await asyncio.create_subprocess_exec(

@@ -1,0 +1,205 @@
+"""Server-level benchmarks (DESIGN §11). Prints figures; see docs/PERFORMANCE.md for results.
+
+    python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
+    python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle
+    python bench/bench_server.py spawn      # spawn into an existing workspace → sessions push
+    python bench/bench_server.py burst      # changes 50 ms apart → final state at every client
+    python bench/bench_server.py fanout     # 200 clients, 100 ws × 3 sessions: one change → all
+    python bench/bench_server.py all
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import time
+
+import httpx
+
+from common import BenchServer, Watcher, summary
+
+
+def bench_start(repeat: int) -> None:
+    times = []
+    for _ in range(repeat):
+        s = BenchServer()
+        s.prepare()
+        try:
+            times.append(s.start())
+        finally:
+            s.stop()
+    print(f"start → healthz 200: {summary(times)}   (target ≤ 500 ms)")
+
+
+def bench_idle(seconds: float) -> None:
+    s = BenchServer(workspaces=100)
+    s.prepare()
+    try:
+        s.start()
+        s.adopt_and_spawn()
+        time.sleep(3)  # let the first passes settle
+
+        async def run() -> tuple[int, float, float]:
+            w = Watcher(s.base, s.headers)
+            await w.connect()
+            await asyncio.sleep(0.5)
+            before = len(w.got)
+            cpu0, t0 = s.cpu_seconds(), time.perf_counter()
+            await asyncio.sleep(seconds)
+            cpu = (s.cpu_seconds() - cpu0) / (time.perf_counter() - t0)
+            pushes = len(w.got) - before
+            await w.close()
+            return pushes, cpu, s.rss_mb()
+
+        pushes, cpu, rss = asyncio.run(run())
+        print(
+            f"idle {seconds:.0f} s with 100 workspaces: pushes={pushes} (target 0), "
+            f"CPU={cpu * 100:.2f}% (target < 0.5%), RSS={rss:.1f} MB (target ≤ 80 MB)"
+        )
+    finally:
+        s.stop()
+
+
+def bench_spawn(n: int) -> None:
+    s = BenchServer(workspaces=1)
+    s.prepare()
+    try:
+        s.start()
+        s.adopt_and_spawn()
+
+        async def run() -> list[float]:
+            w = Watcher(s.base, s.headers)
+            await w.connect()
+            lat = []
+            async with httpx.AsyncClient(base_url=s.base, headers=s.headers) as c:
+                for _ in range(n):
+                    await asyncio.sleep(0.6)  # a quiet window before each spawn
+                    since = len(w.got)
+                    t0 = time.perf_counter()
+                    r = await c.post("/api/spawn", json={"workspace_id": "proj-001", "targets": {"sleeper": 1}})
+                    sid = r.json()[0]["session_id"]
+                    t1 = await w.when(lambda ws: any(x["id"] == sid for x in ws[0]["sessions"]), since)
+                    lat.append(t1 - t0)
+                    await c.post(f"/api/dispose/{sid}")
+            await w.close()
+            return lat
+
+        print(f"spawn → push: {summary(asyncio.run(run()))}   (target p50 ≤ 20 ms, p99 ≤ 60 ms)")
+    finally:
+        s.stop()
+
+
+def bench_burst(rounds: int) -> None:
+    s = BenchServer(workspaces=1, sessions_per_workspace=1)
+    s.prepare()
+    try:
+        s.start()
+        s.adopt_and_spawn()
+
+        async def run() -> list[float]:
+            clients = [Watcher(s.base, s.headers) for _ in range(3)]
+            for c in clients:
+                await c.connect()
+            late = []
+            async with httpx.AsyncClient(base_url=s.base, headers=s.headers) as http:
+                sid = (await http.get("/api/sessions")).json()[0]["sessions"][0]["id"]
+                for r in range(rounds):
+                    await asyncio.sleep(1.0)
+                    since = [len(c.got) for c in clients]
+                    for i in range(10):
+                        name = f"r{r}-{i}"
+                        await http.put(f"/api/sessions-nickname/{sid}", json={"nickname": name})
+                        t_last = time.perf_counter()
+                        if i < 9:
+                            await asyncio.sleep(0.05)
+                    for c, k in zip(clients, since, strict=True):
+                        t = await c.when(lambda ws, n=name: ws[0]["sessions"][0]["nickname"] == n, k)
+                        late.append(t - t_last)
+            for c in clients:
+                await c.close()
+            return late
+
+        late = asyncio.run(run())
+        print(f"burst 50 ms apart, last change → final state at every client: {summary(late)}   (target ≤ window 500 + 50 ms, 0 lost)")
+    finally:
+        s.stop()
+
+
+def _stall(base: str, token: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads."""
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(
+        (
+            f"GET /ws/dashboard HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
+    return sock
+
+
+def bench_fanout(clients: int, rounds: int) -> None:
+    s = BenchServer(workspaces=100, sessions_per_workspace=3)
+    s.prepare()
+    try:
+        s.start()
+        s.adopt_and_spawn()
+        time.sleep(2)
+
+        async def run(stalled: int) -> list[float]:
+            ws = [Watcher(s.base, s.headers) for _ in range(clients)]
+            for w in ws:
+                await w.connect()
+            stall = [_stall(s.base, s.token) for _ in range(stalled)]
+            await asyncio.sleep(1.0)
+            lat: list[float] = []
+            async with httpx.AsyncClient(base_url=s.base, headers=s.headers) as http:
+                sid = (await http.get("/api/sessions")).json()[0]["sessions"][0]["id"]
+                for r in range(rounds):
+                    await asyncio.sleep(0.7)
+                    since = [len(w.got) for w in ws]
+                    name = f"f{stalled}-{r}"
+                    t0 = time.perf_counter()
+                    await http.put(f"/api/sessions-nickname/{sid}", json={"nickname": name})
+                    for w, k in zip(ws, since, strict=True):
+                        t = await w.when(lambda x, n=name: x[0]["sessions"][0]["nickname"] == n, k)
+                        lat.append(t - t0)
+            for w in ws:
+                await w.close()
+            for sk in stall:
+                sk.close()
+            return lat
+
+        base = asyncio.run(run(0))
+        print(f"{clients} clients, 100 ws × 3 sessions, one change → all clients: {summary(base)}   (target p99 ≤ 100 ms)")
+        stalled = asyncio.run(run(1))
+        print(f"  same with one stalled client: {summary(stalled)}; p50 delta {1000 * (statistics.median(stalled) - statistics.median(base)):+.1f} ms (target ≤ 5 ms)")
+    finally:
+        s.stop()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=["start", "idle", "spawn", "burst", "fanout", "all"])
+    p.add_argument("--repeat", type=int, default=10)
+    p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--clients", type=int, default=200)
+    a = p.parse_args()
+    if a.what in ("start", "all"):
+        bench_start(a.repeat)
+    if a.what in ("spawn", "all"):
+        bench_spawn(max(a.repeat, 50))
+    if a.what in ("burst", "all"):
+        bench_burst(a.repeat)
+    if a.what in ("fanout", "all"):
+        bench_fanout(a.clients, a.repeat)
+    if a.what in ("idle", "all"):
+        bench_idle(a.idle_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Shared pieces for the benchmarks: a real server with N workspaces, dashboard clients, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT_ENV = dict(
+    os.environ,
+    GIT_AUTHOR_NAME="bench",
+    GIT_AUTHOR_EMAIL="bench@example.invalid",
+    GIT_COMMITTER_NAME="bench",
+    GIT_COMMITTER_EMAIL="bench@example.invalid",
+)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def summary(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:
+    v = [x * scale for x in values]
+    return (
+        f"n={len(v)} p50={statistics.median(v):.1f}{unit} p90={pct(v, 90):.1f}{unit} "
+        f"p99={pct(v, 99):.1f}{unit} min={min(v):.1f}{unit} max={max(v):.1f}{unit}"
+    )
+
+
+class BenchServer:
+    def __init__(self, workspaces: int = 0, sessions_per_workspace: int = 0, config: dict[str, Any] | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
+        self.data = self.root / "d"
+        self.token = "bench-token"
+        self.n_ws = workspaces
+        self.n_sess = sessions_per_workspace
+        self.config = config or {}
+        self.proc: subprocess.Popen[str] | None = None
+        self.base = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def prepare(self) -> None:
+        origin = self.root / "origin"
+        origin.mkdir()
+        git(origin, "init", "-q", "-b", "main")
+        for i in range(50):
+            (origin / f"f{i}.txt").write_text("line\n" * 20)
+        git(origin, "add", "-A")
+        git(origin, "commit", "-q", "-m", "init")
+        self.data.mkdir()
+        cfg = {
+            "repos": [{"name": "proj", "url": str(origin)}],
+            "run_targets": [{"name": "sleeper", "type": "command", "command": "sleep 3600"}],
+        }
+        cfg.update(self.config)
+        (self.data / "config.json").write_text(json.dumps(cfg))
+        if self.n_ws:
+            bare = self.data / "repos" / "proj.git"
+            bare.parent.mkdir(parents=True)
+            git(self.root, "init", "-q", "--bare", str(bare))
+            git(bare, "config", "remote.origin.url", str(origin))
+            git(bare, "config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+            git(bare, "fetch", "-q", "origin")
+            git(bare, "remote", "set-head", "origin", "--auto")
+            for i in range(1, self.n_ws + 1):
+                path = self.data / "workspaces" / f"proj-{i:03d}"
+                git(bare, "worktree", "add", "-q", "-b", f"b{i}", str(path), "origin/main")
+                if i % 3 == 0:
+                    (path / "f1.txt").write_text("changed\n" * 5)
+
+    def start(self) -> float:
+        """Start ``--serve``; return seconds from exec to the first healthz 200."""
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "schmux_desktop", "--serve", "--data-dir", str(self.data), "--token", self.token],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        self.base = line[line.index("http://") :].split("/?")[0]
+        while True:
+            try:
+                if httpx.get(self.base + "/api/healthz", timeout=1).status_code == 200:
+                    return time.perf_counter() - t0
+            except httpx.HTTPError:
+                time.sleep(0.002)
+
+    def adopt_and_spawn(self) -> None:
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=120) as c:
+            if self.n_ws:
+                c.post("/api/workspaces/scan").raise_for_status()
+            for w in c.get("/api/sessions").json():
+                for _ in range(self.n_sess):
+                    r = c.post("/api/spawn", json={"workspace_id": w["id"], "targets": {"sleeper": 1}})
+                    r.raise_for_status()
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(["tmux", "-S", str(self.data / "tmux.sock"), "kill-server"], capture_output=True)
+        subprocess.run(["rm", "-rf", str(self.root)])
+
+
+class Watcher:
+    """A dashboard client recording (arrival time, message)."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        self.url = base.replace("http://", "ws://") + "/ws/dashboard"
+        self.headers = headers
+        self.got: list[tuple[float, dict[str, Any]]] = []
+        self.ws: Any = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self.ws = await websockets.connect(self.url, additional_headers=self.headers, max_size=None)
+        self.task = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                self.got.append((time.perf_counter(), json.loads(raw)))
+        except websockets.ConnectionClosed:
+            pass
+
+    async def when(self, pred: Any, since: int = 0, timeout: float = 30.0) -> float:
+        deadline = time.perf_counter() + timeout
+        i = since
+        while time.perf_counter() < deadline:
+            while i < len(self.got):
+                t, m = self.got[i]
+                if m.get("type") == "sessions" and pred(m["workspaces"]):
+                    return t
+                i += 1
+            await asyncio.sleep(0.001)
+        raise TimeoutError("state never arrived")
+
+    async def close(self) -> None:
+        await self.ws.close()
+        if self.task:
+            await self.task
