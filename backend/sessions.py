@@ -278,7 +278,9 @@ class SessionManager:
                 st = self.log_path(s.id).stat()
             except OSError:
                 continue
-            if st.st_size == 0 or (s.last_output_at is not None and st.st_mtime <= s.last_output_at):
+            if st.st_size == 0 or (
+                s.last_output_at is not None and st.st_mtime <= s.last_output_at
+            ):
                 continue
             if now - self._output_updated.get(s.id, 0.0) >= output_every:
                 self._output_updated[s.id] = now

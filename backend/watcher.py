@@ -67,7 +67,9 @@ class ChangeWatcher:
     def _add(self, key: str, path: str, recursive: bool) -> bool:
         assert self._inotify is not None
         try:
-            wd = self._inotify.add_watch(path, ino.CHANGES | ino.IN_ONLYDIR | ino.IN_EXCL_UNLINK | ino.IN_MASK_ADD)
+            wd = self._inotify.add_watch(
+                path, ino.CHANGES | ino.IN_ONLYDIR | ino.IN_EXCL_UNLINK | ino.IN_MASK_ADD
+            )
         except OSError as e:
             log.debug("cannot watch %s: %s", path, e)
             return False

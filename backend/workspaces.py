@@ -283,7 +283,10 @@ class WorkspaceManager:
         progress = _Progress(lambda p, m: report("fetching", p, m))
         try:
             r = git.Repo.clone_from(
-                _local_url(repo.url), path, progress=cast(Any, progress), env=dict(os.environ, **GIT_ENV)
+                _local_url(repo.url),
+                path,
+                progress=cast(Any, progress),
+                env=dict(os.environ, **GIT_ENV),
             )
         except git.GitCommandError as e:
             shutil.rmtree(path, ignore_errors=True)

@@ -1,11 +1,11 @@
 """Server-level benchmarks (DESIGN §11). Prints figures; see docs/PERFORMANCE.md for results.
 
-    python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
-    python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle
-    python bench/bench_server.py spawn      # spawn into an existing workspace → sessions push
-    python bench/bench_server.py burst      # changes 50 ms apart → final state at every client
-    python bench/bench_server.py fanout     # 200 clients, 100 ws × 3 sessions: one change → all
-    python bench/bench_server.py all
+python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
+python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle
+python bench/bench_server.py spawn      # spawn into an existing workspace → sessions push
+python bench/bench_server.py burst      # changes 50 ms apart → final state at every client
+python bench/bench_server.py fanout     # 200 clients, 100 ws × 3 sessions: one change → all
+python bench/bench_server.py all
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import statistics
 import time
 
 import httpx
-
 from common import BenchServer, Watcher, summary
 
 
@@ -78,9 +77,13 @@ def bench_spawn(n: int) -> None:
                     await asyncio.sleep(0.6)  # a quiet window before each spawn
                     since = len(w.got)
                     t0 = time.perf_counter()
-                    r = await c.post("/api/spawn", json={"workspace_id": "proj-001", "targets": {"sleeper": 1}})
+                    r = await c.post(
+                        "/api/spawn", json={"workspace_id": "proj-001", "targets": {"sleeper": 1}}
+                    )
                     sid = r.json()[0]["session_id"]
-                    t1 = await w.when(lambda ws: any(x["id"] == sid for x in ws[0]["sessions"]), since)
+                    t1 = await w.when(
+                        lambda ws, sid=sid: any(x["id"] == sid for x in ws[0]["sessions"]), since
+                    )
                     lat.append(t1 - t0)
                     await c.post(f"/api/dispose/{sid}")
             await w.close()
@@ -115,14 +118,18 @@ def bench_burst(rounds: int) -> None:
                         if i < 9:
                             await asyncio.sleep(0.05)
                     for c, k in zip(clients, since, strict=True):
-                        t = await c.when(lambda ws, n=name: ws[0]["sessions"][0]["nickname"] == n, k)
+                        t = await c.when(
+                            lambda ws, n=name: ws[0]["sessions"][0]["nickname"] == n, k
+                        )
                         late.append(t - t_last)
             for c in clients:
                 await c.close()
             return late
 
         late = asyncio.run(run())
-        print(f"burst 50 ms apart, last change → final state at every client: {summary(late)}   (target ≤ window 500 + 50 ms, 0 lost)")
+        print(
+            f"burst 50 ms apart, last change → final state at every client: {summary(late)}   (target ≤ window 500 + 50 ms, 0 lost)"
+        )
     finally:
         s.stop()
 
@@ -175,9 +182,13 @@ def bench_fanout(clients: int, rounds: int) -> None:
             return lat
 
         base = asyncio.run(run(0))
-        print(f"{clients} clients, 100 ws × 3 sessions, one change → all clients: {summary(base)}   (target p99 ≤ 100 ms)")
+        print(
+            f"{clients} clients, 100 ws × 3 sessions, one change → all clients: {summary(base)}   (target p99 ≤ 100 ms)"
+        )
         stalled = asyncio.run(run(1))
-        print(f"  same with one stalled client: {summary(stalled)}; p50 delta {1000 * (statistics.median(stalled) - statistics.median(base)):+.1f} ms (target ≤ 5 ms)")
+        print(
+            f"  same with one stalled client: {summary(stalled)}; p50 delta {1000 * (statistics.median(stalled) - statistics.median(base)):+.1f} ms (target ≤ 5 ms)"
+        )
     finally:
         s.stop()
 

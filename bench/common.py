@@ -35,7 +35,7 @@ def git(cwd: Path, *args: str) -> str:
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def summary(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:
@@ -47,7 +47,12 @@ def summary(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str
 
 
 class BenchServer:
-    def __init__(self, workspaces: int = 0, sessions_per_workspace: int = 0, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        workspaces: int = 0,
+        sessions_per_workspace: int = 0,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
         self.token = "bench-token"
@@ -94,7 +99,16 @@ class BenchServer:
         """Start ``--serve``; return seconds from exec to the first healthz 200."""
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "schmux_desktop", "--serve", "--data-dir", str(self.data), "--token", self.token],
+            [
+                sys.executable,
+                "-m",
+                "schmux_desktop",
+                "--serve",
+                "--data-dir",
+                str(self.data),
+                "--token",
+                self.token,
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -116,7 +130,9 @@ class BenchServer:
                 c.post("/api/workspaces/scan").raise_for_status()
             for w in c.get("/api/sessions").json():
                 for _ in range(self.n_sess):
-                    r = c.post("/api/spawn", json={"workspace_id": w["id"], "targets": {"sleeper": 1}})
+                    r = c.post(
+                        "/api/spawn", json={"workspace_id": w["id"], "targets": {"sleeper": 1}}
+                    )
                     r.raise_for_status()
 
     def rss_mb(self) -> float:
@@ -139,7 +155,9 @@ class BenchServer:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        subprocess.run(["tmux", "-S", str(self.data / "tmux.sock"), "kill-server"], capture_output=True)
+        subprocess.run(
+            ["tmux", "-S", str(self.data / "tmux.sock"), "kill-server"], capture_output=True
+        )
         subprocess.run(["rm", "-rf", str(self.root)])
 
 
