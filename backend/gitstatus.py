@@ -14,11 +14,8 @@ per workspace.  ``git diff --numstat -z HEAD`` runs only when status lists a tra
 change, ``git rev-list`` (against origin/HEAD) only when the branch has no upstream;
 those two and the reading of untracked files run concurrently.
 
-Processes are spawned from a small thread pool with ``subprocess.Popen`` rather than
-``asyncio.create_subprocess_exec``: the latter forks from the event-loop thread, one
-child at a time, and on this 2-core box spawning 250 children that way took ~1.0 s
-against ~0.2 s from 8 threads.  Every child runs in its own process group and is
-killed (group included) on timeout or cancellation before the call returns.
+Processes are run by ``procs`` (a thread pool with ``subprocess.Popen``; every child in
+its own process group, killed with it on timeout or cancellation).
 """
 
 from __future__ import annotations
@@ -26,15 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import stat
-import subprocess
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+
+from backend import procs
 
 __all__ = [
     "GIT_ENV",
@@ -136,81 +131,8 @@ def _first_line(data: bytes) -> str:
     return ""
 
 
-class _Child:
-    """A git child process started in a worker thread, killable from the event loop."""
-
-    __slots__ = ("_lock", "_popen", "_wanted_dead")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._popen: subprocess.Popen[bytes] | None = None
-        self._wanted_dead = False
-
-    def run(self, argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, bytes, bytes]:
-        """Worker thread: start the process, collect its output, reap it."""
-        with self._lock:
-            if self._wanted_dead:
-                raise _Abandoned
-        popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # own process group: killable with everything it spawns
-        )
-        with self._lock:
-            self._popen = popen
-            wanted_dead = self._wanted_dead
-        if wanted_dead:
-            _kill_group(popen)
-        out, err = popen.communicate()
-        return popen.returncode, out, err
-
-    def kill(self) -> None:
-        """Event loop: kill the process group (now, or as soon as it has started)."""
-        with self._lock:
-            self._wanted_dead = True
-            popen = self._popen
-        if popen is not None:
-            _kill_group(popen)
-
-
-class _Abandoned(Exception):
-    pass
-
-
-def _kill_group(popen: subprocess.Popen[bytes]) -> None:
-    # The child leads its own session, so its pid is the process group id: killing the
-    # group also gets anything git (or a wrapper script) spawned and keeps the pipes
-    # from being held open by a grandchild.
-    try:
-        os.killpg(popen.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # already gone
-    except PermissionError:
-        with contextlib.suppress(OSError):
-            popen.kill()
-
-
-_executor_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-
-# Worker threads spawn and reap git (see the module docstring for why not asyncio's
-# subprocess support).  32 covers read_all(concurrency=16) with two processes each.
-_MAX_WORKERS = 32
-
-
-def _get_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=_MAX_WORKERS, thread_name_prefix="gitstatus")
-        return _executor
-
-
 async def _in_worker(fn: Callable[[], _T]) -> _T:
-    return await asyncio.wrap_future(_get_executor().submit(fn))
+    return await procs.in_worker(fn)
 
 
 async def _exec_git(
@@ -227,39 +149,20 @@ async def _exec_git(
     argv = ["git", "-C", os.fspath(path), *args]
     if env is None:
         env = git_env()
-    child = _Child()
-    fut = asyncio.wrap_future(_get_executor().submit(child.run, argv, env))
     try:
-        if time_limit is None:
-            rc, out, err = await asyncio.shield(fut)
-        else:
-            async with asyncio.timeout(time_limit):
-                rc, out, err = await asyncio.shield(fut)
-    except BaseException as exc:
-        # Timed out or cancelled (e.g. by an outer timeout): never leave git running.
-        child.kill()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait([fut], timeout=_REAP_WAIT)
-        if fut.done() and not fut.cancelled():
-            fut.exception()  # mark as retrieved (e.g. _Abandoned); we report `exc` instead
-        if isinstance(exc, TimeoutError):
-            raise GitStatusError(f"{what} timed out after {time_limit} s in {path}") from None
-        if isinstance(exc, FileNotFoundError):
-            raise GitStatusError(
-                f"{what} failed in {path}: git executable not found on PATH"
-            ) from None
-        if isinstance(exc, OSError):
-            raise GitStatusError(f"{what} failed in {path}: cannot run git: {exc}") from None
-        raise
+        rc, out, err = await procs.run(argv, env=env, timeout=time_limit)
+    except TimeoutError:
+        raise GitStatusError(f"{what} timed out after {time_limit} s in {path}") from None
+    except FileNotFoundError:
+        raise GitStatusError(f"{what} failed in {path}: git executable not found on PATH") from None
+    except OSError as exc:
+        raise GitStatusError(f"{what} failed in {path}: cannot run git: {exc}") from None
 
     if rc != 0:
         stderr = err.decode("utf-8", "replace")
         detail = _first_line(err) or f"exit status {rc}"
         raise _GitExitError(f"{what} failed in {path}: {detail}", rc or -1, stderr)
     return out
-
-
-_REAP_WAIT = 5.0  # after SIGKILL, how long to wait for the worker thread to reap git
 
 
 async def run_git(path: Path, *args: str, timeout: float = 30.0) -> str:

@@ -7,13 +7,14 @@ the session manager; only our own names and paths reach tmux's command line.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+
+from backend import procs
 
 TMUX_CONF = """\
 # written by schmux-desktop for its own tmux server
@@ -76,27 +77,17 @@ class Tmux:
             await self.run("source-file", str(self.conf))
 
     async def run(self, *args: str, input: bytes | None = None) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            "tmux",
-            "-S",
-            str(self.socket),
-            "-f",
-            str(self.conf),
-            *args,
-            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_env(),
-        )
+        argv = ["tmux", "-S", str(self.socket), "-f", str(self.conf), *args]
         try:
-            out, err = await asyncio.wait_for(proc.communicate(input), self.timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise
-        if proc.returncode != 0:
-            msg = err.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+            rc, out, err = await procs.run(argv, env=_env(), timeout=self.timeout, stdin=input)
+        except TimeoutError:
+            raise TmuxError(
+                f"tmux {args[0] if args else ''}: no answer within {self.timeout} s"
+            ) from None
+        except OSError as e:
+            raise TmuxError(f"cannot run tmux: {e}") from e
+        if rc != 0:
+            msg = err.decode(errors="replace").strip() or f"exit status {rc}"
             raise TmuxError(f"tmux {args[0] if args else ''}: {msg}")
         return out.decode(errors="replace")
 

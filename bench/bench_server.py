@@ -74,7 +74,7 @@ def bench_spawn(n: int) -> None:
             lat = []
             async with httpx.AsyncClient(base_url=s.base, headers=s.headers) as c:
                 for _ in range(n):
-                    await asyncio.sleep(0.6)  # a quiet window before each spawn
+                    await asyncio.sleep(1.1)  # a quiet window (> debounce) before each spawn
                     since = len(w.got)
                     t0 = time.perf_counter()
                     r = await c.post(
