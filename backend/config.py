@@ -51,6 +51,7 @@ class Config:
     dashboard_debounce_ms: int = 500
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
+    websocket_ping_interval_ms: int = 20000
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -90,6 +91,10 @@ class Config:
             "mtime_poll_interval_ms": self.mtime_poll_interval_ms,
         }
         out["allowed_origins"] = list(self.allowed_origins)
+        out["server"] = {
+            **_obj(self.raw.get("server")),
+            "websocket_ping_interval_ms": self.websocket_ping_interval_ms,
+        }
         return out
 
 
@@ -188,6 +193,7 @@ def parse(raw: Any, data_dir: Path) -> Config:
     terminal = section("terminal")
     sessions = section("sessions")
     xterm = section("xterm")
+    server = section("server")
     origins_raw = raw.get("allowed_origins", [])
     if not isinstance(origins_raw, list) or not all(isinstance(o, str) for o in origins_raw):
         raise ConfigError("allowed_origins must be a list of strings")
@@ -224,6 +230,12 @@ def parse(raw: Any, data_dir: Path) -> Config:
             3_600_000,
         ),
         allowed_origins=tuple(o.rstrip("/") for o in origins_raw),
+        websocket_ping_interval_ms=integer(
+            "server.websocket_ping_interval_ms",
+            server.get("websocket_ping_interval_ms", 20000),
+            500,
+            600_000,
+        ),
         raw=copy.deepcopy(raw),
     )
 

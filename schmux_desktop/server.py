@@ -18,7 +18,7 @@ from backend.services import Services
 log = logging.getLogger(__name__)
 
 WS_MAX_MESSAGE = 64 * 1024
-WS_PING_INTERVAL = 20.0
+MISSED_PINGS = 3  # a peer silent for this many ping intervals is dropped
 
 
 class BindError(Exception):
@@ -45,12 +45,15 @@ def url_for(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://{shown}:{port}"
 
 
-def hypercorn_config(sock: socket.socket) -> HypercornConfig:
+def hypercorn_config(sock: socket.socket, *, ping_interval: float = 20.0) -> HypercornConfig:
     config = HypercornConfig()
     config.bind = [f"fd://{sock.fileno()}"]
     config.graceful_timeout = 3.0
     config.websocket_max_message_size = WS_MAX_MESSAGE
-    config.websocket_ping_interval = WS_PING_INTERVAL
+    config.websocket_ping_interval = ping_interval
+    # Hypercorn sends pings but ignores missing pongs; any incoming bytes (pongs included)
+    # reset this timer, so a WebSocket peer that stops answering is dropped.
+    config.read_timeout = int(ping_interval * MISSED_PINGS) + 1
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     return config
@@ -77,7 +80,9 @@ async def run(
         await stop.wait()
         await services.begin_shutdown()
 
-    serving: Any = serve(app, hypercorn_config(sock), shutdown_trigger=shutdown_trigger)
+    ping = services.config.websocket_ping_interval_ms / 1000
+    hc = hypercorn_config(sock, ping_interval=ping)
+    serving: Any = serve(app, hc, shutdown_trigger=shutdown_trigger)
     try:
         await serving
     finally:

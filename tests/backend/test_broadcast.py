@@ -80,11 +80,10 @@ async def test_single_change_goes_out_at_once() -> None:
     await asyncio.sleep(0.05)
     loop = asyncio.get_running_loop()
     world.version = 1
-    t0 = loop.time()
     b.on_event(SessionsChanged("spawn"))
-    await asyncio.sleep(0.02)
+    await settle()  # no timer involved: it is out before any time passes
     assert d.versions() == [0, 1]
-    assert d.got[-1][0] - t0 < 0.02
+    assert loop.time() - d.got[-1][0] < WINDOW / 2
     await d.stop()
 
 
@@ -102,7 +101,7 @@ async def test_burst_gives_one_trailing_push_with_last_state() -> None:
     await asyncio.sleep(WINDOW + 0.1)
     assert d.versions() == [0, 1, 10]  # leading edge, then exactly one trailing push
     trailing_at = d.got[-1][0]
-    assert WINDOW - 0.01 <= trailing_at - t0 <= WINDOW + 0.05
+    assert WINDOW - 0.01 <= trailing_at - t0 <= WINDOW + 0.15
     await d.stop()
 
 
@@ -134,25 +133,27 @@ async def test_snapshot_serialised_once_per_push_not_per_client() -> None:
         await d.stop()
 
 
+async def settle() -> None:
+    """Let every ready task run (a handful of loop iterations, no wall-clock time)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 async def test_stalled_client_neither_delays_others_nor_grows() -> None:
     world = World()
     b = make(world, window=0.0)
     stalled = b.register()  # nobody ever drains it
     healthy = Drain(b.register())
-    loop = asyncio.get_running_loop()
-    delays = []
     for v in range(1, 501):
         world.version = v
-        t = loop.time()
         b.on_event(SessionsChanged("x"))
         if v % 50 == 0:
             b.on_event(ConfigChanged())
-        await asyncio.sleep(0)
-        delays.append(healthy.got[-1][0] - t if healthy.got else 1.0)
-    await asyncio.sleep(0.01)
-    assert healthy.versions()[-1] == 500
-    assert max(delays) < 0.05
-    assert stalled.pending <= 2  # one sessions slot and one config slot, whatever happens
+        await settle()
+        # the healthy client has every state as soon as its sender gets to run
+        assert healthy.versions()[-1] == v
+        assert stalled.pending <= 2  # one sessions slot and one config slot, whatever happens
+    assert healthy.versions() == list(range(1, 501))  # the first snapshot was superseded at once
     batch = await stalled.next_batch()
     newest = [json.loads(t) for t in batch]
     assert any(m["type"] == "sessions" and m["workspaces"][0]["version"] == 500 for m in newest)

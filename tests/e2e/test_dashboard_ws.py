@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -199,3 +201,126 @@ async def test_no_lost_update_under_random_mutations(make_server: Callable[..., 
             assert arrived - last_change <= window + 0.1, (
                 f"final state late by {arrived - last_change:.3f} s"
             )
+
+
+def _raw_ws(server: Server, rcvbuf: int | None = None) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads nor answers."""
+    host, port = server.base.removeprefix("http://").split(":")
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, int(port)))
+    sock.sendall(
+        (
+            f"GET /ws/dashboard HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {server.token}\r\n\r\n"
+        ).encode()
+    )
+    return sock
+
+
+async def test_client_that_stops_answering_is_dropped(make_server: Callable[..., Server]) -> None:
+    srv = make_server({"server": {"websocket_ping_interval_ms": 500}})
+    sock = _raw_ws(srv)
+    sock.settimeout(10)
+    t0 = time.monotonic()
+    received = b""
+    while True:
+        chunk = await asyncio.to_thread(sock.recv, 65536)
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    assert received.startswith(b"HTTP/1.1 101")
+    assert b"\x89" in received  # it was pinged
+    assert time.monotonic() - t0 < 6  # and dropped after ~3 missed pings
+
+
+async def test_shutdown_closes_every_socket_with_1000(make_server: Callable[..., Server]) -> None:
+    srv = make_server()
+    async with DashboardClient(srv) as a, DashboardClient(srv) as b:
+        await a.wait(lambda ws: True)
+        await b.wait(lambda ws: True)
+        assert srv.proc is not None
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        for _ in range(200):
+            if a.closed_code is not None and b.closed_code is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert (a.closed_code, b.closed_code) == (1000, 1000)
+        assert time.monotonic() - t0 < 1.5
+        assert await asyncio.to_thread(srv.proc.wait, 10) == 0
+
+
+async def test_stalled_client_does_not_delay_a_healthy_one(
+    make_server: Callable[..., Server],
+) -> None:
+    srv = make_server({"sessions": {"dashboard_debounce_ms": 0}})
+    items = srv.spawn(repo="proj", branch="main", targets={"sleeper": 1})
+    sid = items[0]["session_id"]
+    stalled = [_raw_ws(srv, rcvbuf=4096) for _ in range(3)]
+    try:
+        async with (
+            DashboardClient(srv) as healthy,
+            httpx.AsyncClient(base_url=srv.base, headers=srv.headers) as http,
+        ):
+            await healthy.wait(lambda ws: len(ws) == 1)
+            long = "x" * 1900  # ~2 KB more per push: 300 KB fill the stalled sockets' buffers
+            delays = []
+            for i in range(150):
+                summary = f"{i}-{long}"
+                t0 = time.monotonic()
+                r = await http.post(
+                    f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": summary}
+                )
+                assert r.status_code == 200
+                arrived = await healthy.wait(
+                    lambda ws, x=summary: all_sessions(ws)[sid]["nudge_summary"] == x
+                )
+                delays.append(arrived - t0)
+            delays.sort()
+            assert delays[len(delays) // 2] < 0.1, delays[-5:]
+    finally:
+        for s in stalled:
+            s.close()
+
+
+async def test_workspace_progress_is_pushed(
+    make_server: Callable[..., Server], short_dir: Path
+) -> None:
+    srv = make_server({"repos": [
+        {"name": "proj", "url": str(short_dir / "origin")},
+        {"name": "gone", "url": str(short_dir / "missing")},
+    ]})  # fmt: skip
+    async with DashboardClient(srv) as c:
+        await c.wait(lambda ws: True)
+        async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers, timeout=30) as http:
+            r = await http.post(
+                "/api/spawn",
+                json={
+                    "repo": "proj",
+                    "branch": "main",
+                    "targets": {"sleeper": 1},
+                    "request_id": "req-1",
+                },
+            )
+            assert r.status_code == 200
+            r = await http.post(
+                "/api/spawn",
+                json={
+                    "repo": "gone",
+                    "branch": "main",
+                    "targets": {"sleeper": 1},
+                    "request_id": "req-2",
+                },
+            )
+            assert r.status_code == 400
+        await asyncio.sleep(0.3)
+        progress = c.of_type("workspace_progress")
+        ok = [m for m in progress if m["request_id"] == "req-1"]
+        assert ok[0]["stage"] == "fetching" and ok[-1]["stage"] == "ready"
+        assert ok[-1]["workspace_id"] == "proj-001" and ok[-1]["percent"] == 100.0
+        bad = [m for m in progress if m["request_id"] == "req-2"]
+        assert bad[-1]["stage"] == "error" and "could not fetch" in bad[-1]["message"]
