@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import auth
 from .errors import AppError
-from .routes import api, dashboard_ws, services, static
+from .routes import api, dashboard_ws, services, static, terminal_ws
 from .services import Services, Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> Quart:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard_ws.bp)
+    app.register_blueprint(terminal_ws.bp)
     app.register_blueprint(static.bp)
 
     @app.before_serving

@@ -60,6 +60,7 @@ class Session:
     last_output_at: float | None = None
     nudge_state: str = ""
     nudge_summary: str = ""
+    nudge_source: str = ""  # "agent" (the API), "detector" (the screen), "" when none
     running: bool = False
     exit_status: int | None = None
     pid: int | None = None
@@ -83,6 +84,7 @@ def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
         "last_output_at": rfc3339(s.last_output_at),
         "nudge_state": s.nudge_state,
         "nudge_summary": s.nudge_summary,
+        "nudge_source": s.nudge_source,
         "attach_cmd": f"{attach_prefix} attach -t '={s.tmux_name}'",
         "exit_status": s.exit_status,
         "workspace_id": s.workspace_id,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
+from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict
@@ -21,6 +22,7 @@ from .registry import Registry
 from .sessions import SessionEnv, SessionManager, check_nickname, check_prompt, target_missing
 from .store import StateStore
 from .tasks import TaskGroup
+from .terminal import TerminalHub
 from .tmux import Tmux
 from .watcher import ChangeWatcher
 from .workspaces import WorkspaceManager
@@ -97,12 +99,21 @@ class Services:
             run_dir=self.paths.run,
             env=lambda: SessionEnv(self.session_url, settings.token or ""),
         )
+        self.terminals = TerminalHub(
+            self.tmux,
+            session=self.sessions.get,
+            log_path=self.sessions.log_path,
+            polling=lambda: not self.watcher.active,
+        )
+        self.sessions.rotate_log = self.terminals.rotate
+        self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
             lambda: self.config.to_dict(),
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
         )
         self.events.subscribe(self.broadcaster.on_event)
+        self.events.subscribe(lambda _e: self.terminals.on_sessions_changed())
         self._git_poke = asyncio.Event()
         self._session_poke = asyncio.Event()
         self._git_dirty: set[str] = set()
@@ -139,6 +150,7 @@ class Services:
 
     async def begin_shutdown(self) -> None:
         """Close every WebSocket with 1000 before the server stops accepting."""
+        self.terminals.close_all()
         await self.broadcaster.close_all(1000)
 
     async def stop(self) -> None:
@@ -276,7 +288,9 @@ class Services:
             )
             self._git_poke.set()
         elif kind == "logs":
-            self._output_dirty.update(n.removesuffix(".log") for n in names if n.endswith(".log"))
+            ids = {n.removesuffix(".log") for n in names if n.endswith(".log")}
+            self.terminals.on_log_change(ids)
+            self._output_dirty.update(ids)
             self._session_poke.set()
         elif kind == "run":
             if TMUX_EVENT_FILE in names:
@@ -415,10 +429,13 @@ class Services:
         loop = asyncio.get_running_loop()
         next_timed = loop.time() + self._session_interval()
         held: set[str] = set()
+        attention_due: float | None = None
         while True:
             wait = max(0.0, next_timed - loop.time())
             if held:
                 wait = min(wait, HELD_OUTPUT_RECHECK_SECONDS)
+            if attention_due is not None:
+                wait = min(wait, attention_due + 0.05)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._session_poke.wait(), wait)
             self._session_poke.clear()
@@ -432,6 +449,7 @@ class Services:
                 ids = None if timed or not self.watcher.active else self._output_dirty | held
                 self._output_dirty = set()
                 held = self.sessions.refresh_output(ids, output_every=self.broadcaster.output_every)
+                attention_due = await self.attention.check()
             except Exception:
                 log.exception("session refresh failed")
 

@@ -107,6 +107,8 @@ class SessionManager:
         self.run_dir = run_dir
         self.env = env
         self._output_updated: dict[str, float] = {}
+        self.rotate_log: Callable[[Path], None] | None = None
+        self.log_max = 16 * 1024 * 1024
 
     def log_path(self, session_id: str) -> Path:
         return self.logs_dir / f"{session_id}.log"
@@ -140,11 +142,15 @@ class SessionManager:
             "unset TMUX TMUX_PANE",
             f"cd -- {shlex.quote(workspace.path)} || exit 126",
         ]
+        # A trap (not an ignore, which the agent would inherit) keeps this shell alive through
+        # Ctrl-C, so the pane reports the agent's status (130) instead of dying by the signal.
+        lines.append("trap : INT QUIT")
         if target.type == "promptable" and prompt:
             # The prompt is one single-quoted word: the shell never expands anything in it.
             lines.append(f"{target.command} {shlex.quote(prompt)}")
         else:
             lines.append(target.command)
+        lines.append('exit "$?"')
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.run_dir / f"{session_id}.sh"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -223,7 +229,9 @@ class SessionManager:
         with self.registry.change("nickname"):
             session.nickname = nickname
 
-    def set_nudge(self, session_id: str, state: str, summary: str) -> None:
+    def set_nudge(
+        self, session_id: str, state: str, summary: str, *, source: str = "agent"
+    ) -> None:
         session = self.get(session_id)
         state = state.strip()
         if not state:
@@ -231,11 +239,16 @@ class SessionManager:
         if len(state) > 100 or any(ord(c) < 32 for c in state):
             raise BadRequest('nudge "state" must be a short single line (at most 100 characters)')
         summary = summary[:MAX_NUDGE_SUMMARY]
-        if (session.nudge_state, session.nudge_summary) == (state, summary):
+        if (session.nudge_state, session.nudge_summary, session.nudge_source) == (
+            state,
+            summary,
+            source,
+        ):
             return
         with self.registry.change("nudge"):
             session.nudge_state = state
             session.nudge_summary = summary
+            session.nudge_source = source
 
     def clear_nudge(self, session_id: str) -> None:
         session = self.get(session_id)
@@ -244,6 +257,7 @@ class SessionManager:
         with self.registry.change("nudge"):
             session.nudge_state = ""
             session.nudge_summary = ""
+            session.nudge_source = ""
 
     async def refresh_running(self) -> None:
         """Bring running state and exit status up to date from the tmux server."""
@@ -278,6 +292,8 @@ class SessionManager:
                 st = self.log_path(s.id).stat()
             except OSError:
                 continue
+            if st.st_size > self.log_max and self.rotate_log is not None:
+                self.rotate_log(self.log_path(s.id))
             if st.st_size == 0 or (
                 s.last_output_at is not None and st.st_mtime <= s.last_output_at
             ):

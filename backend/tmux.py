@@ -19,6 +19,7 @@ from backend import procs
 TMUX_CONF = """\
 # written by schmux-desktop for its own tmux server
 set -g remain-on-exit on
+set -g remain-on-exit-format "exited (status #{?pane_dead_status,#{pane_dead_status},by a signal})"
 set -g history-limit 50000
 set -g status off
 set -g exit-empty off
@@ -144,10 +145,20 @@ class Tmux:
         await self.run("send-keys", "-t", f"={name}:", "-l", "--", data)
 
     async def capture(self, name: str, *, lines: int = 2000, escapes: bool = True) -> str:
-        args = ["capture-pane", "-p", "-J", "-t", f"={name}:", "-S", f"-{lines}"]
+        """The pane's last ``lines`` of history plus its visible screen (one line per row)."""
+        args = ["capture-pane", "-p", "-t", f"={name}:", "-S", f"-{lines}"]
         if escapes:
             args.append("-e")
         return await self.run(*args)
+
+    async def cursor(self, name: str) -> tuple[int, int, int, int]:
+        """(cursor_x, cursor_y, pane_width, pane_height) of the session's pane."""
+        out = await self.run(
+            "display-message", "-p", "-t", f"={name}:",
+            "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}",
+        )  # fmt: skip
+        x, y, w, h = (int(v) for v in out.split())
+        return x, y, w, h
 
     async def resize(self, name: str, cols: int, rows: int) -> None:
         await self.run("resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows))

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +83,3 @@ def server(make_server: Callable[..., Server]) -> Server:
     return make_server()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Belt and braces: no tmux server of ours outlives the run.
-    subprocess.run(["pkill", "-f", "tmux -S /tmp/sx"], capture_output=True)

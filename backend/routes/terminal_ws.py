@@ -1,0 +1,80 @@
+"""``/ws/terminal/{session_id}`` (DESIGN §8): ``full`` then ``append``; ``input`` and ``resize`` in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from quart import Blueprint, websocket
+
+from backend.errors import AppError
+from backend.routes import services
+from backend.tasks import TaskGroup
+
+bp = Blueprint("terminal_ws", __name__)
+
+SEND_TIMEOUT = 30.0
+
+
+@bp.websocket("/ws/terminal/<session_id>")
+async def terminal(session_id: str) -> None:
+    svc = services()
+    svc.sessions.get(session_id)  # unknown id: 404 before the upgrade
+    await websocket.accept()
+    viewer = svc.terminals.open(session_id)
+    group = TaskGroup()
+
+    async def send_loop() -> None:
+        while True:
+            batch = await svc.terminals.next_messages(viewer)
+            if not batch:
+                return
+            for text in batch:
+                await asyncio.wait_for(websocket.send(text), SEND_TIMEOUT)
+
+    async def receive_loop() -> None:
+        while True:
+            raw = await websocket.receive()
+            try:
+                message: Any = json.loads(raw)
+            except (TypeError, ValueError):
+                await _error("frames must be JSON objects")
+                continue
+            if not isinstance(message, dict):
+                await _error("frames must be JSON objects")
+                continue
+            kind = message.get("type")
+            try:
+                if kind == "input":
+                    data = message.get("data")
+                    if not isinstance(data, str):
+                        await _error('"input" needs a string "data"')
+                        continue
+                    await svc.terminals.send_input(session_id, data)
+                    if "\r" in data or "\n" in data:
+                        svc.sessions.clear_nudge(session_id)
+                elif kind == "resize":
+                    cols, rows = message.get("cols"), message.get("rows")
+                    if not isinstance(cols, int) or not isinstance(rows, int):
+                        await _error('"resize" needs integer "cols" and "rows"')
+                        continue
+                    await svc.terminals.resize(session_id, cols, rows)
+            except AppError as e:
+                await _error(e.message)
+
+    sender = group.spawn(send_loop(), name=f"terminal-send-{session_id}")
+    receiver = group.spawn(receive_loop(), name=f"terminal-receive-{session_id}")
+    try:
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        svc.terminals.close(viewer)
+        await group.close(timeout=1.0)
+    if viewer.closed:
+        with contextlib.suppress(Exception):
+            await websocket.close(1000, viewer.close_reason)
+
+
+async def _error(message: str) -> None:
+    await websocket.send(json.dumps({"type": "error", "error": message}))

@@ -1,0 +1,311 @@
+"""Live terminal streams: the recent screen of a session, then its output as it arrives.
+
+The first message a viewer gets is ``full``: the pane's scrollback and visible screen captured by
+tmux with colours, ending with the cursor placed where the pane has it. Then ``append`` messages
+carry the raw bytes tmux's ``pipe-pane`` writes to ``logs/<id>.log``, read from where the log
+ended when the viewer arrived. All viewers of one session share one reader, so they see the
+same bytes. A viewer that falls more than ``MAX_BACKLOG`` behind gets a fresh ``full`` instead
+of a replay, so a huge burst never piles up in memory. Logs are rotated past ``LOG_MAX``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.errors import BadRequest
+from backend.models import Session
+from backend.tmux import Tmux, TmuxError
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 256 * 1024
+MAX_BACKLOG = 1024 * 1024
+LOG_MAX = 16 * 1024 * 1024
+LOG_KEEP = 2 * 1024 * 1024
+HISTORY_LINES = 5000
+POLL_SECONDS = 0.05  # only without file watching
+MAX_INPUT = 64 * 1024
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(eq=False)
+class Viewer:
+    session_id: str
+    queue: list[str] = field(default_factory=list)  # output text not yet sent
+    backlog: int = 0
+    needs_full: bool = True
+    closed: bool = False
+    close_reason: str = ""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, text: str, size: int) -> None:
+        if self.needs_full:
+            return  # the coming full capture will include it
+        self.queue.append(text)
+        self.backlog += size
+        if self.backlog > MAX_BACKLOG:
+            self.queue.clear()
+            self.backlog = 0
+            self.needs_full = True
+        self.wake.set()
+
+    def close(self, reason: str) -> None:
+        self.closed = True
+        self.close_reason = reason
+        self.wake.set()
+
+
+@dataclass(eq=False)
+class Stream:
+    session_id: str
+    path: Path
+    offset: int
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+    viewers: set[Viewer] = field(default_factory=set)
+    running: bool = True
+    scheduled: bool = False
+
+
+class TerminalHub:
+    def __init__(
+        self,
+        tmux: Tmux,
+        *,
+        session: Callable[[str], Session],
+        log_path: Callable[[str], Path],
+        polling: Callable[[], bool],
+    ) -> None:
+        self.tmux = tmux
+        self._session = session
+        self._log_path = log_path
+        self._polling = polling
+        self.streams: dict[str, Stream] = {}
+        self._poller: asyncio.TimerHandle | None = None
+
+    # -- viewers ------------------------------------------------------------------------
+
+    def open(self, session_id: str) -> Viewer:
+        s = self._session(session_id)
+        stream = self.streams.get(session_id)
+        if stream is None:
+            path = self._log_path(session_id)
+            try:
+                offset = path.stat().st_size
+            except OSError:
+                offset = 0
+            stream = Stream(session_id, path, offset, running=s.running)
+            self.streams[session_id] = stream
+        viewer = Viewer(session_id)
+        stream.viewers.add(viewer)
+        viewer.wake.set()
+        self._ensure_polling()
+        return viewer
+
+    def close(self, viewer: Viewer) -> None:
+        stream = self.streams.get(viewer.session_id)
+        if stream is None:
+            return
+        stream.viewers.discard(viewer)
+        if not stream.viewers:
+            del self.streams[viewer.session_id]
+
+    async def full_message(self, session_id: str) -> str:
+        s = self._session(session_id)
+        try:
+            text = await self.tmux.capture(s.tmux_name, lines=HISTORY_LINES)
+            x, y, _w, h = await self.tmux.cursor(s.tmux_name)
+        except TmuxError:
+            note = "session ended" if s.exit_status is None else f"exited (status {s.exit_status})"
+            text = (
+                self._tail_of_log(session_id)
+                + f"\r\n\x1b[2m[{note}; the tmux pane is gone]\x1b[0m\r\n"
+            )
+            return encode(
+                {"type": "full", "content": text, "running": False, "exit_status": s.exit_status}
+            )
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        # Rows beyond the capture are blank; place the cursor relative to the visible screen.
+        content = "\r\n".join(lines) + f"\x1b[{y + 1};{x + 1}H"
+        return encode(
+            {
+                "type": "full",
+                "content": content,
+                "rows": h,
+                "running": s.running,
+                "exit_status": s.exit_status,
+            }
+        )
+
+    def _tail_of_log(self, session_id: str, limit: int = 256 * 1024) -> str:
+        path = self._log_path(session_id)
+        try:
+            with path.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - limit))
+                data = f.read(limit)
+        except OSError:
+            return ""
+        return data.decode("utf-8", errors="replace")
+
+    async def next_messages(self, viewer: Viewer) -> list[str]:
+        """The viewer's sender: wait, then take what is queued (a fresh full when needed)."""
+        while True:
+            if viewer.closed:
+                return []
+            if viewer.needs_full:
+                viewer.needs_full = False
+                viewer.queue.clear()
+                viewer.backlog = 0
+                viewer.wake.clear()
+                return [await self.full_message(viewer.session_id)]
+            if viewer.queue:
+                out = [encode({"type": "append", "content": "".join(viewer.queue)})]
+                viewer.queue.clear()
+                viewer.backlog = 0
+                viewer.wake.clear()
+                return out
+            viewer.wake.clear()
+            await viewer.wake.wait()
+
+    # -- input --------------------------------------------------------------------------
+
+    async def send_input(self, session_id: str, data: str) -> None:
+        if len(data) > MAX_INPUT:
+            raise BadRequest(f"input is too large (at most {MAX_INPUT} characters per message)")
+        s = self._session(session_id)
+        if not data:
+            return
+        for part in _split_nul(data):
+            if part == "\x00":
+                await self.tmux.run("send-keys", "-t", f"={s.tmux_name}:", "C-Space")
+            else:
+                await self.tmux.send_literal(s.tmux_name, part)
+        self.poke(session_id)
+
+    async def resize(self, session_id: str, cols: int, rows: int) -> None:
+        if not (2 <= cols <= 1000 and 2 <= rows <= 500):
+            raise BadRequest("resize needs 2 ≤ cols ≤ 1000 and 2 ≤ rows ≤ 500")
+        s = self._session(session_id)
+        with contextlib.suppress(TmuxError):
+            await self.tmux.resize(s.tmux_name, cols, rows)
+
+    # -- output -------------------------------------------------------------------------
+
+    def on_log_change(self, session_ids: set[str]) -> None:
+        for sid in session_ids:
+            self.poke(sid)
+
+    def poke(self, session_id: str) -> None:
+        stream = self.streams.get(session_id)
+        if stream is not None and not stream.scheduled:
+            stream.scheduled = True
+            asyncio.get_running_loop().call_soon(self._read, stream)
+
+    def _read(self, stream: Stream) -> None:
+        stream.scheduled = False
+        if self.streams.get(stream.session_id) is not stream:
+            return
+        try:
+            with stream.path.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size < stream.offset:  # rotated or truncated underneath us
+                    stream.offset = 0
+                f.seek(stream.offset)
+                data = f.read(READ_CHUNK)
+        except OSError:
+            return
+        if not data:
+            return
+        stream.offset += len(data)
+        text = stream.decoder.decode(data)
+        if text:
+            for v in stream.viewers:
+                v.push(text, len(data))
+        if stream.offset < size:  # more to read: continue after other work had its turn
+            stream.scheduled = True
+            asyncio.get_running_loop().call_soon(self._read, stream)
+        elif size > LOG_MAX:
+            self.rotate(stream.path)
+            stream.offset = 0
+
+    def rotate(self, path: Path) -> None:
+        """Keep the last LOG_KEEP bytes in ``<log>.1`` and empty the live log in place."""
+        try:
+            with path.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - LOG_KEEP))
+                tail = f.read()
+            path.with_name(path.name + ".1").write_bytes(tail)
+            os.truncate(path, 0)
+        except OSError as e:
+            log.warning("cannot rotate %s: %s", path, e)
+            return
+        for stream in self.streams.values():
+            if stream.path == path:
+                stream.offset = 0
+
+    def on_sessions_changed(self) -> None:
+        for sid, stream in list(self.streams.items()):
+            try:
+                s = self._session(sid)
+            except Exception:
+                for v in stream.viewers:
+                    v.close("session disposed")
+                continue
+            if stream.running and not s.running:
+                for v in stream.viewers:
+                    v.needs_full = True  # tmux draws the exit marker; show it
+                    v.wake.set()
+            stream.running = s.running
+
+    def _ensure_polling(self) -> None:
+        if not self._polling() or self._poller is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            self._poller = None
+            if not self.streams:
+                return
+            for sid in list(self.streams):
+                self.poke(sid)
+            self._poller = loop.call_later(POLL_SECONDS, tick)
+
+        self._poller = loop.call_later(POLL_SECONDS, tick)
+
+    def close_all(self) -> None:
+        for stream in self.streams.values():
+            for v in stream.viewers:
+                v.close("server shutting down")
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+
+
+def _split_nul(data: str) -> list[str]:
+    """send-keys cannot carry NUL in an argument: send it as its own key."""
+    if "\x00" not in data:
+        return [data]
+    out: list[str] = []
+    for i, piece in enumerate(data.split("\x00")):
+        if i:
+            out.append("\x00")
+        if piece:
+            out.append(piece)
+    return out
