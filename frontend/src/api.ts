@@ -1,0 +1,104 @@
+// REST actions. Same origin; the HttpOnly cookie carries auth, so no token is handled here.
+// Every call resolves (never rejects) to ok/data or the server's error text, shown to the user as is.
+
+import type { Config } from "./types";
+
+export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface SpawnRequest {
+  repo: string;
+  branch: string;
+  targets: Record<string, number>;
+  prompt?: string;
+  nickname?: string;
+  workspace_id?: string;
+  request_id?: string;
+}
+
+export type SpawnItem =
+  | { session_id: string; workspace_id: string; target: string; nickname: string }
+  | { target: string; error: string };
+
+export interface ScanResult {
+  added: string[];
+  removed: string[];
+  updated: string[];
+}
+
+export class Api {
+  constructor(private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init)) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { ...init.headers, "Content-Type": "application/json" };
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(path, init);
+    } catch (e) {
+      return { ok: false, status: 0, error: `Cannot reach the server (${e instanceof Error ? e.message : String(e)})` };
+    }
+    let payload: unknown = null;
+    const text = await res.text().catch(() => "");
+    if (text) {
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        payload = null;
+      }
+    }
+    if (res.ok) return { ok: true, status: res.status, data: payload as T };
+    const err =
+      typeof payload === "object" && payload !== null && typeof (payload as { error?: unknown }).error === "string"
+        ? (payload as { error: string }).error
+        : res.status === 401
+          ? "Not signed in: open the dashboard link that schmux-desktop printed (it ends in ?token=…)."
+          : `${res.status} ${res.statusText || "error"}`.trim();
+    return { ok: false, status: res.status, error: err };
+  }
+
+  healthz() {
+    return this.request<{ status: string; version: string }>("GET", "/api/healthz");
+  }
+  getConfig() {
+    return this.request<Config>("GET", "/api/config");
+  }
+  updateConfig(partial: Partial<Config>) {
+    return this.request<unknown>("POST", "/api/config", partial);
+  }
+  spawn(body: SpawnRequest) {
+    return this.request<SpawnItem[]>("POST", "/api/spawn", body);
+  }
+  disposeSession(id: string) {
+    return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`);
+  }
+  disposeWorkspace(id: string) {
+    return this.request<unknown>("POST", `/api/dispose-workspace/${encodeURIComponent(id)}`);
+  }
+  rename(id: string, nickname: string) {
+    return this.request<unknown>("PUT", `/api/sessions-nickname/${encodeURIComponent(id)}`, { nickname });
+  }
+  scan() {
+    return this.request<ScanResult>("POST", "/api/workspaces/scan");
+  }
+}
+
+/** A request id for matching workspace_progress messages to our spawn; works outside secure contexts. */
+export function newRequestId(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === "function") {
+    try {
+      return c.randomUUID();
+    } catch {
+      /* insecure context in some browsers */
+    }
+  }
+  const bytes = new Uint8Array(16);
+  if (c && typeof c.getRandomValues === "function") c.getRandomValues(bytes);
+  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

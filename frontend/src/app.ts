@@ -1,0 +1,401 @@
+// Wires the pieces: the connection feeds the reducer; components render from the last snapshot;
+// actions go over REST. Nothing here polls the server.
+
+import { Api, type SpawnItem } from "./api";
+import { AddRepoForm } from "./components/addRepoForm";
+import { ConfirmDialog } from "./components/confirmDialog";
+import { ConnectionIndicator } from "./components/connectionIndicator";
+import { ProgressList } from "./components/progressList";
+import { SessionView } from "./components/sessionView";
+import { SpawnForm } from "./components/spawnForm";
+import { Toasts } from "./components/toasts";
+import { Toolbar } from "./components/toolbar";
+import { WorkspaceList } from "./components/workspaceList";
+import type { WorkspaceActions } from "./components/workspaceRow";
+import { type ConnectionStatus, DashboardConnection, dashboardSocketUrl } from "./connection";
+import { h, setClass, setHidden, setText } from "./dom";
+import { loadPrefs, type Prefs, savePrefs } from "./prefs";
+import { parseRoute } from "./router";
+import { applyMessage, type DashboardState, initialState, parseMessage, pruneProgress } from "./state";
+import type { Session, Workspace } from "./types";
+import { FILTERS, sessionLabel, totals, visibleWorkspaces } from "./view";
+
+const storage = (): Storage | undefined => {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+};
+
+export class App {
+  private state: DashboardState = initialState;
+  /** A `sessions` message arrived since the socket last (re)opened. */
+  private fresh = false;
+  private prefs: Prefs;
+  private readonly api = new Api();
+  private readonly conn: DashboardConnection;
+  private authProbed = false;
+
+  private readonly indicator: ConnectionIndicator;
+  private readonly list: WorkspaceList;
+  private readonly spawn: SpawnForm;
+  private readonly progress = new ProgressList();
+  private readonly dialog = new ConfirmDialog();
+  private readonly toasts = new Toasts();
+  private readonly sessionView = new SessionView();
+  private readonly firstRunForm: AddRepoForm;
+  private readonly addRepoForm: AddRepoForm;
+
+  private readonly staleBanner: HTMLDivElement;
+  private readonly staleTime: HTMLSpanElement;
+  private readonly authBanner: HTMLDivElement;
+  private readonly totalsEl: HTMLParagraphElement;
+  private readonly loading: HTMLParagraphElement;
+  private readonly empty: HTMLDivElement;
+  private readonly emptyText: HTMLParagraphElement;
+  private readonly showAll: HTMLButtonElement;
+  private readonly firstRun: HTMLElement;
+  private readonly main: HTMLElement;
+  private readonly dashboard: HTMLDivElement;
+  private readonly version: HTMLSpanElement;
+  private readonly addRepoDetails: HTMLDetailsElement;
+
+  constructor(root: HTMLElement) {
+    this.prefs = loadPrefs(storage());
+    this.conn = new DashboardConnection({
+      url: dashboardSocketUrl(location),
+      onMessage: (d) => this.onMessage(d),
+      onStatus: (s) => this.onStatus(s),
+      onFailedAttempt: () => void this.probeAuth(),
+    });
+    this.indicator = new ConnectionIndicator(() => this.conn.retryNow());
+    const actions: WorkspaceActions = {
+      rename: (id, nickname) => this.api.rename(id, nickname),
+      disposeSession: (s, w) => this.confirmDisposeSession(s, w),
+      disposeWorkspace: (w) => this.confirmDisposeWorkspace(w),
+      spawnInto: (w) => this.spawn.selectWorkspace(w.id),
+      copy: (text) => copyText(text),
+    };
+    this.list = new WorkspaceList(actions);
+    this.spawn = new SpawnForm(this.api, { onSpawned: (items) => this.onSpawned(items) });
+    this.firstRunForm = new AddRepoForm(this.api, "first-run", (n) => this.toasts.show(`Added repository “${n}”.`, "success"));
+    this.addRepoForm = new AddRepoForm(this.api, "add-repo", (n) => this.toasts.show(`Added repository “${n}”.`, "success"));
+    const toolbar = new Toolbar(
+      this.prefs,
+      (p) => {
+        this.prefs = p;
+        savePrefs(storage(), p);
+        this.render();
+      },
+      () => void this.scan(toolbar.scanButton),
+    );
+
+    this.staleTime = h("span");
+    this.staleBanner = h(
+      "div",
+      { class: "stale-banner", testid: "stale-marker", attrs: { role: "note" } },
+      h("strong", { text: "Stale: " }),
+      "not receiving live updates. Showing the state last received ",
+      this.staleTime,
+      ".",
+    );
+    this.staleBanner.hidden = true;
+    this.authBanner = h("div", { class: "auth-banner", testid: "auth-error", attrs: { role: "alert" } });
+    this.authBanner.hidden = true;
+    this.totalsEl = h("p", { class: "totals", testid: "totals" });
+    this.loading = h("p", { class: "loading", testid: "loading", text: "Waiting for the first update from the server…" });
+    this.emptyText = h("p");
+    this.showAll = h("button", {
+      class: "btn",
+      testid: "show-all",
+      text: "Show all",
+      attrs: { type: "button" },
+      on: {
+        click: () => {
+          (document.getElementById("filter-all") as HTMLInputElement | null)?.click();
+        },
+      },
+    });
+    this.empty = h("div", { class: "empty", testid: "empty-state" }, this.emptyText, this.showAll);
+    this.empty.hidden = true;
+    this.firstRun = h(
+      "section",
+      { class: "first-run panel", testid: "first-run", attrs: { "aria-labelledby": "first-run-title" } },
+      h("h2", { attrs: { id: "first-run-title" }, text: "Add your first repository" }),
+      h("p", {
+        text:
+          "schmux-desktop runs each agent in its own workspace: a git worktree or clone of one of your repositories, " +
+          "on a branch you choose. No repository is configured yet.",
+      }),
+      h("p", {
+        text:
+          "Add one by its path on this machine (e.g. /home/me/src/project) or by a git URL " +
+          "(e.g. git@github.com:me/project.git or https://github.com/me/project.git). " +
+          "You can also edit config.json in the data directory, or start with --demo to try a small sample repository.",
+      }),
+      this.firstRunForm.el,
+    );
+    this.firstRun.hidden = true;
+    this.version = h("span", { testid: "footer-version", text: "schmux-desktop" });
+
+    this.main = h(
+      "main",
+      { class: "main", attrs: { id: "main", tabindex: -1 } },
+      toolbar.el,
+      this.loading,
+      this.firstRun,
+      this.empty,
+      this.list.el,
+    );
+    this.addRepoDetails = h(
+      "details",
+      { class: "panel add-repo-panel", testid: "add-repo-panel" },
+      h("summary", { text: "Add a repository" }),
+      this.addRepoForm.el,
+    );
+    this.dashboard = h(
+      "div",
+      { class: "layout" },
+      this.main,
+      h("aside", { class: "side", attrs: { "aria-label": "actions" } }, h("section", { class: "panel" }, this.spawn.el, this.progress.el), this.addRepoDetails),
+    );
+    root.replaceChildren(
+      h("a", { class: "skip-link", attrs: { href: "#main" }, text: "Skip to workspaces", on: { click: (e) => this.skipToMain(e) } }),
+      h(
+        "header",
+        { class: "topbar" },
+        h("h1", { class: "brand" }, h("span", { class: "brand-mark", attrs: { "aria-hidden": "true" }, text: "▦" }), "schmux-desktop"),
+        this.totalsEl,
+        this.indicator.el,
+      ),
+      this.authBanner,
+      this.staleBanner,
+      this.dashboard,
+      this.sessionView.el,
+      h("footer", { class: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
+      this.toasts.el,
+      this.dialog.el,
+    );
+  }
+
+  start(): void {
+    this.render();
+    this.conn.start();
+    void this.loadVersion();
+    window.addEventListener("online", () => this.conn.networkChanged());
+    window.addEventListener("offline", () => this.conn.networkChanged());
+    window.addEventListener("hashchange", () => this.renderRoute());
+    setInterval(() => this.tick(), 1000);
+    this.renderRoute();
+  }
+
+  private skipToMain(e: Event): void {
+    e.preventDefault();
+    this.main.focus();
+  }
+
+  private async loadVersion(): Promise<void> {
+    // Fetched exactly once; connectivity is the socket's job.
+    const res = await this.api.healthz();
+    setText(this.version, res.ok && res.data?.version ? `schmux-desktop ${res.data.version}` : "schmux-desktop (version unknown)");
+  }
+
+  private async probeAuth(): Promise<void> {
+    // The browser hides why a WebSocket upgrade failed. If the very first connection fails, ask once
+    // whether we are signed in, so a missing token cookie gets a useful message instead of a spinner.
+    if (this.authProbed || this.state.workspaces !== null) return;
+    this.authProbed = true;
+    const res = await this.api.getConfig();
+    if (!res.ok && res.status === 401) {
+      setText(
+        this.authBanner,
+        "Not signed in: open the dashboard link that schmux-desktop printed when it started (the one ending in ?token=…).",
+      );
+      this.authBanner.hidden = false;
+    }
+  }
+
+  private onStatus(status: ConnectionStatus): void {
+    if (status.state === "connected") this.authBanner.hidden = true;
+    else this.fresh = false;
+    this.indicator.update(status, Date.now());
+    this.renderStale();
+  }
+
+  private onMessage(data: string): void {
+    const msg = parseMessage(data);
+    const next = applyMessage(this.state, msg, Date.now());
+    if (next === this.state) return;
+    if (msg?.type === "sessions") this.fresh = true;
+    this.state = next;
+    this.render();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.indicator.tick(now);
+    this.list.tick(now);
+    const pruned = pruneProgress(this.state, now);
+    if (pruned !== this.state) {
+      this.state = pruned;
+      this.progress.update(this.state.progress);
+    }
+  }
+
+  private renderStale(): void {
+    const stale = this.state.workspaces !== null && !this.fresh;
+    setHidden(this.staleBanner, !stale);
+    setClass(this.main, "is-stale", stale);
+    if (stale && this.state.receivedAt) {
+      const t = new Date(this.state.receivedAt);
+      setText(this.staleTime, `at ${t.toLocaleTimeString()}`);
+      this.staleTime.title = t.toISOString();
+    }
+  }
+
+  private render(): void {
+    const now = Date.now();
+    const { workspaces, config } = this.state;
+    if (config) {
+      this.spawn.setConfig(config);
+      this.firstRunForm.setConfig(config);
+      this.addRepoForm.setConfig(config);
+    }
+    const firstRun = config !== null && config.repos.length === 0;
+    setHidden(this.firstRun, !firstRun);
+    setHidden(this.addRepoDetails, firstRun);
+    setHidden(this.loading, workspaces !== null);
+    if (workspaces !== null) {
+      const visible = visibleWorkspaces(workspaces, this.prefs.filter, this.prefs.sort);
+      this.list.update(visible, now);
+      this.spawn.setWorkspaces(workspaces);
+      const t = totals(workspaces);
+      setText(
+        this.totalsEl,
+        `${t.workspaces} workspace${t.workspaces === 1 ? "" : "s"} · ${t.sessions} session${t.sessions === 1 ? "" : "s"} · ` +
+          `${t.running} running · ${t.attention} need${t.attention === 1 ? "s" : ""} attention · ${t.dirty} dirty`,
+      );
+      setClass(this.totalsEl, "has-attention", t.attention > 0);
+      const title = t.attention > 0 ? `schmux-desktop — ${t.attention} need${t.attention === 1 ? "s" : ""} attention` : "schmux-desktop";
+      if (document.title !== title) document.title = title;
+      const noneAtAll = workspaces.length === 0;
+      const filteredAway = !noneAtAll && visible.length === 0;
+      setHidden(this.empty, !(filteredAway || (noneAtAll && !firstRun)));
+      setHidden(this.showAll, !filteredAway);
+      const label = FILTERS.find((f) => f.value === this.prefs.filter)?.label ?? "";
+      setText(
+        this.emptyText,
+        filteredAway
+          ? `No session matches the filter “${label}”.`
+          : "No workspaces yet. Spawn a session with the form: it prepares a workspace for the branch you name.",
+      );
+    }
+    this.progress.update(this.state.progress);
+    this.renderStale();
+    if (parseRoute(location.hash).name === "session") this.renderRoute();
+  }
+
+  private renderRoute(): void {
+    const route = parseRoute(location.hash);
+    if (route.name === "session") {
+      this.sessionView.show(route.sessionId, this.findSession(route.sessionId));
+      setHidden(this.sessionView.el, false);
+      setHidden(this.dashboard, true);
+    } else {
+      setHidden(this.sessionView.el, true);
+      setHidden(this.dashboard, false);
+    }
+  }
+
+  private findSession(id: string): { session: Session; workspace: Workspace } | null {
+    for (const workspace of this.state.workspaces ?? []) {
+      const session = workspace.sessions.find((s) => s.id === id);
+      if (session) return { session, workspace };
+    }
+    return null;
+  }
+
+  private onSpawned(items: SpawnItem[]): void {
+    const ok = items.filter((i) => !("error" in i)).length;
+    const failed = items.length - ok;
+    if (failed === 0) this.toasts.show(`Spawned ${ok} session${ok === 1 ? "" : "s"}.`, "success");
+    else this.toasts.show(`${failed} of ${items.length} sessions failed to spawn.`, "error");
+  }
+
+  private confirmDisposeSession(s: Session, w: Workspace): void {
+    const label = sessionLabel(s);
+    this.dialog.open({
+      title: `Dispose session “${label}”?`,
+      lines: [
+        `This ends the tmux session of ${label} (${s.target}) in workspace ${w.id}` +
+          (s.running ? ", killing the agent that is still running there." : "."),
+        "Its terminal output and scrollback will no longer be available. The workspace and its files stay.",
+      ],
+      confirmLabel: "Dispose session",
+      run: () => this.api.disposeSession(s.id),
+      onDone: () => this.toasts.show(`Disposed session “${label}”.`, "success"),
+    });
+  }
+
+  private confirmDisposeWorkspace(w: Workspace): void {
+    const lines = [`This deletes the checkout of ${w.short_repo} @ ${w.branch} at ${w.path} from disk.`];
+    const lost: string[] = [];
+    if (w.git_dirty)
+      lost.push(`uncommitted changes (${w.git_files_changed} file${w.git_files_changed === 1 ? "" : "s"}, +${w.git_lines_added} −${w.git_lines_removed})`);
+    if (w.git_ahead > 0) lost.push(`${w.git_ahead} unpushed commit${w.git_ahead === 1 ? "" : "s"}`);
+    if (w.sessions.length > 0) lost.push(`${w.sessions.length} session${w.sessions.length === 1 ? "" : "s"} still in it`);
+    if (lost.length) lines.push(`It has ${lost.join(", ")}. The server refuses while any of these remain; dispose sessions and push or commit first.`);
+    else lines.push("It has no sessions, no uncommitted changes and no unpushed commits.");
+    this.dialog.open({
+      title: `Dispose workspace ${w.id}?`,
+      lines,
+      confirmLabel: "Dispose workspace",
+      run: () => this.api.disposeWorkspace(w.id),
+      onDone: () => this.toasts.show(`Disposed workspace ${w.id}.`, "success"),
+    });
+  }
+
+  private async scan(button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    const old = button.textContent ?? "";
+    button.textContent = "Scanning…";
+    const res = await this.api.scan();
+    button.disabled = false;
+    button.textContent = old;
+    if (!res.ok) {
+      this.toasts.show(res.error, "error");
+      return;
+    }
+    const n = (k: "added" | "removed" | "updated") => (Array.isArray(res.data?.[k]) ? res.data[k].length : 0);
+    this.toasts.show(`Scan finished: ${n("added")} added, ${n("removed")} removed, ${n("updated")} updated.`, "success");
+  }
+}
+
+/** Copy to the clipboard; falls back to execCommand where the async API is unavailable (plain http). */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* fall through */
+  }
+  const ta = h("textarea", { attrs: { readonly: true, "aria-hidden": "true" } });
+  ta.value = text;
+  ta.style.position = "fixed";
+  ta.style.opacity = "0";
+  const active = document.activeElement as HTMLElement | null;
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  ta.remove();
+  active?.focus();
+  return ok;
+}

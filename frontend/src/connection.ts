@@ -1,0 +1,185 @@
+// The one module that owns the dashboard WebSocket. Others get messages and status via callbacks.
+//
+//   connecting ──open──▶ connected ──close/error──▶ waiting(retryAt) ──timer or retryNow()──▶ connecting
+//        └──────────close/error (never opened)──────────▶ waiting
+//
+// The client never sends anything: /ws/dashboard is a one-way push channel.
+
+import { Backoff, OFFLINE_AFTER_FAILURES } from "./backoff";
+
+export type ConnectionStatus =
+  | { state: "connecting"; failures: number; everConnected: boolean; offline: boolean }
+  | { state: "connected"; since: number }
+  | { state: "waiting"; retryAt: number; failures: number; everConnected: boolean; offline: boolean };
+
+/** What the indicator says. `word` is exactly one of the three words, and none other appears. */
+export interface StatusLabel {
+  word: "Connected" | "Reconnecting" | "Offline";
+  detail: string;
+}
+
+export function describeStatus(status: ConnectionStatus, now: number): StatusLabel {
+  if (status.state === "connected") return { word: "Connected", detail: "live" };
+  // Offline: the browser says so, the server has not answered for several tries, or the very first
+  // try is still under way (there is nothing to "re"-connect yet).
+  const offline =
+    status.offline ||
+    status.failures >= OFFLINE_AFTER_FAILURES ||
+    (!status.everConnected && status.failures === 0);
+  const word = offline ? "Offline" : "Reconnecting";
+  if (status.state === "connecting") return { word, detail: "connecting…" };
+  const seconds = Math.max(0, Math.ceil((status.retryAt - now) / 1000));
+  return { word, detail: `retry in ${seconds}s` };
+}
+
+/** The parts of the WebSocket API we use; a test passes a fake. */
+export interface SocketLike {
+  onopen: ((ev: Event) => unknown) | null;
+  onclose: ((ev: CloseEvent) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent) => unknown) | null;
+  close(code?: number, reason?: string): void;
+}
+
+export interface ConnectionOptions {
+  url: string;
+  onMessage: (data: string) => void;
+  onStatus: (status: ConnectionStatus) => void;
+  /** Called once per failed attempt to connect that never opened. */
+  onFailedAttempt?: (failures: number) => void;
+  createSocket?: (url: string) => SocketLike;
+  random?: () => number;
+  now?: () => number;
+  isOnline?: () => boolean;
+}
+
+export function dashboardSocketUrl(loc: Pick<Location, "protocol" | "host">): string {
+  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${loc.host}/ws/dashboard`;
+}
+
+export class DashboardConnection {
+  private socket: SocketLike | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly backoff: Backoff;
+  private everConnected = false;
+  private stopped = true;
+  private current: ConnectionStatus;
+  private readonly now: () => number;
+  private readonly isOnline: () => boolean;
+  private readonly createSocket: (url: string) => SocketLike;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.backoff = new Backoff(opts.random);
+    this.now = opts.now ?? (() => Date.now());
+    this.isOnline = opts.isOnline ?? (() => (typeof navigator === "undefined" ? true : navigator.onLine !== false));
+    this.createSocket = opts.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
+    this.current = { state: "connecting", failures: 0, everConnected: false, offline: false };
+  }
+
+  get status(): ConnectionStatus {
+    return this.current;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimer();
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onopen = s.onclose = s.onerror = s.onmessage = null;
+      s.close(1000);
+    }
+  }
+
+  /** Skip the wait and try now (a click on the indicator, or the browser coming back online). */
+  retryNow(): void {
+    if (this.stopped || this.current.state !== "waiting") return;
+    this.clearTimer();
+    this.connect();
+  }
+
+  /** The browser's online/offline flag changed: refresh the status, retry at once when back online. */
+  networkChanged(): void {
+    if (this.current.state === "waiting") {
+      if (this.isOnline()) this.retryNow();
+      else this.setStatus({ ...this.current, offline: true });
+    }
+  }
+
+  private connect(): void {
+    this.setStatus({
+      state: "connecting",
+      failures: this.backoff.failureCount,
+      everConnected: this.everConnected,
+      offline: !this.isOnline(),
+    });
+    let socket: SocketLike;
+    try {
+      socket = this.createSocket(this.opts.url);
+    } catch {
+      this.scheduleRetry(false);
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      opened = true;
+      this.everConnected = true;
+      this.backoff.reset();
+      this.setStatus({ state: "connected", since: this.now() });
+    };
+    socket.onmessage = (ev: MessageEvent) => {
+      if (this.socket !== socket) return;
+      if (typeof ev.data === "string") this.opts.onMessage(ev.data);
+    };
+    // error is always followed by close; handle both but only once.
+    const dropped = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      socket.onopen = socket.onclose = socket.onerror = socket.onmessage = null;
+      try {
+        socket.close();
+      } catch {
+        /* already closed */
+      }
+      this.scheduleRetry(opened);
+    };
+    socket.onclose = dropped;
+    socket.onerror = dropped;
+  }
+
+  private scheduleRetry(wasOpen: boolean): void {
+    if (this.stopped) return;
+    const delay = this.backoff.next();
+    if (!wasOpen) this.opts.onFailedAttempt?.(this.backoff.failureCount);
+    this.setStatus({
+      state: "waiting",
+      retryAt: this.now() + delay,
+      failures: this.backoff.failureCount,
+      everConnected: this.everConnected,
+      offline: !this.isOnline(),
+    });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.current = status;
+    this.opts.onStatus(status);
+  }
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PREFS, loadPrefs, PREFS_KEY, savePrefs } from "./prefs";
+import { parseRoute, sessionHref } from "./router";
+
+class MemStorage {
+  data = new Map<string, string>();
+  getItem(k: string) {
+    return this.data.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.data.set(k, v);
+  }
+}
+
+describe("prefs", () => {
+  it("round-trips through storage", () => {
+    const s = new MemStorage();
+    expect(loadPrefs(s)).toEqual(DEFAULT_PREFS);
+    savePrefs(s, { filter: "attention", sort: "activity" });
+    expect(loadPrefs(s)).toEqual({ filter: "attention", sort: "activity" });
+  });
+  it("falls back to defaults on junk, unknown values or a throwing storage", () => {
+    const s = new MemStorage();
+    s.setItem(PREFS_KEY, "{oops");
+    expect(loadPrefs(s)).toEqual(DEFAULT_PREFS);
+    s.setItem(PREFS_KEY, JSON.stringify({ filter: "weird", sort: "activity" }));
+    expect(loadPrefs(s)).toEqual({ filter: "all", sort: "activity" });
+    const throwing = {
+      getItem: () => {
+        throw new Error("denied");
+      },
+      setItem: () => {
+        throw new Error("denied");
+      },
+    };
+    expect(loadPrefs(throwing)).toEqual(DEFAULT_PREFS);
+    expect(() => savePrefs(throwing, DEFAULT_PREFS)).not.toThrow();
+    expect(loadPrefs(undefined)).toEqual(DEFAULT_PREFS);
+  });
+});
+
+describe("router", () => {
+  it("parses session routes and falls back to the dashboard", () => {
+    expect(parseRoute("#/session/abc-123")).toEqual({ name: "session", sessionId: "abc-123" });
+    expect(parseRoute(sessionHref("a b/c"))).toEqual({ name: "session", sessionId: "a b/c" });
+    expect(parseRoute("")).toEqual({ name: "dashboard" });
+    expect(parseRoute("#/")).toEqual({ name: "dashboard" });
+    expect(parseRoute("#/session/%E0%A4%A")).toEqual({ name: "dashboard" });
+  });
+});

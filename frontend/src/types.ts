@@ -1,0 +1,62 @@
+// Shapes of what the backend sends (DESIGN.md §4–7). Extra keys may appear; we ignore them.
+
+export interface Session {
+  id: string;
+  target: string;
+  nickname: string;
+  running: boolean;
+  created_at: string;
+  last_output_at: string | null;
+  nudge_state: string;
+  nudge_summary: string;
+  attach_cmd: string;
+}
+
+export interface Workspace {
+  id: string;
+  repo: string;
+  branch: string;
+  short_repo: string;
+  path: string;
+  session_count: number;
+  sessions: Session[];
+  git_ahead: number;
+  git_behind: number;
+  git_dirty: boolean;
+  git_lines_added: number;
+  git_lines_removed: number;
+  git_files_changed: number;
+  /** Extra key: why the last git status pass failed for this workspace ("" when it did not). */
+  git_error: string;
+}
+
+export interface RepoConfig {
+  name: string;
+  url: string;
+}
+
+export interface RunTarget {
+  name: string;
+  type: "command" | "promptable" | string;
+  command: string;
+}
+
+export interface Config {
+  workspace_path?: string;
+  source_code_management?: string;
+  repos: RepoConfig[];
+  run_targets: RunTarget[];
+  [key: string]: unknown;
+}
+
+export type ProgressStage = "fetching" | "checkout" | "ready" | "error";
+
+export interface WorkspaceProgress {
+  request_id: string | null;
+  repo: string;
+  branch: string;
+  workspace_id: string | null;
+  stage: ProgressStage | string;
+  percent: number | null;
+  message: string;
+}

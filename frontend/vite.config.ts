@@ -1,0 +1,30 @@
+/// <reference types="vitest/config" />
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+// The built dashboard ships inside the Python package: backend/web is served at "/".
+const outDir = fileURLToPath(new URL("../backend/web", import.meta.url));
+
+export default defineConfig({
+  base: "/",
+  build: {
+    outDir,
+    emptyOutDir: true,
+    assetsDir: "assets",
+    target: "es2022",
+    sourcemap: false,
+  },
+  server: {
+    // `npm run dev` against a backend on SCHMUX_BACKEND (e.g. http://127.0.0.1:8765).
+    proxy: process.env.SCHMUX_BACKEND
+      ? {
+          "/api": process.env.SCHMUX_BACKEND,
+          "/ws": { target: process.env.SCHMUX_BACKEND, ws: true },
+        }
+      : undefined,
+  },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
