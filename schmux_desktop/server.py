@@ -48,7 +48,9 @@ def url_for(host: str, port: int, scheme: str = "http") -> str:
 def hypercorn_config(sock: socket.socket, *, ping_interval: float = 20.0) -> HypercornConfig:
     config = HypercornConfig()
     config.bind = [f"fd://{sock.fileno()}"]
-    config.graceful_timeout = 3.0
+    # Our WebSockets are closed (1000) before Hypercorn stops; what remains are its per-socket
+    # ping sleepers, which only notice a closed socket after a full ping interval.
+    config.graceful_timeout = 1.0
     config.websocket_max_message_size = WS_MAX_MESSAGE
     config.websocket_ping_interval = ping_interval
     # Hypercorn sends pings but ignores missing pongs; any incoming bytes (pongs included)
@@ -57,6 +59,13 @@ def hypercorn_config(sock: socket.socket, *, ping_interval: float = 20.0) -> Hyp
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     return config
+
+
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Connections still open at the graceful timeout are cancelled: that is not an error."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
 
 
 async def run(
@@ -71,6 +80,7 @@ async def run(
     services: Services = app.config["SERVICES"]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancellation)
     if install_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
