@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,31 @@ class Services:
             workspace_payload(state.workspaces[wid], by_ws[wid], prefix)
             for wid in sorted(state.workspaces)
         ]
+
+    def stats(self) -> dict[str, Any]:
+        try:
+            open_fds = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            open_fds = -1
+        rss_kb = 0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss_kb = int(line.split()[1])
+        return {
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "workspaces": len(self.registry.state.workspaces),
+            "sessions": len(self.registry.state.sessions),
+            "dashboard_clients": len(self.broadcaster.clients),
+            "terminal_viewers": sum(len(s.viewers) for s in self.terminals.streams.values()),
+            "pushes": self.broadcaster.pushes,
+            "git_passes": self.git_passes,
+            "background_tasks": len(self.tasks),
+            "asyncio_tasks": len(asyncio.all_tasks()),
+            "open_fds": open_fds,
+            "rss_mb": round(rss_kb / 1024, 1),
+            "file_watching": self.watcher.active,
+        }
 
     # -- config ---------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ class Server:
     extra_args: list[str] = field(default_factory=list)
     port: int = 0
     stderr_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout: float = 20.0) -> Server:
         args = [sys.executable, "-m", "schmux_desktop", "--serve", "--data-dir", str(self.data_dir)]
@@ -77,7 +78,7 @@ class Server:
             args += ["--token", self.token]
         args += self.extra_args
         self.stderr_path = self.data_dir.parent / f"{self.data_dir.name}.stderr.log"
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,

@@ -48,6 +48,12 @@ async def healthz() -> Response:
     return jsonify({"status": "ok", "version": __version__})
 
 
+@bp.get("/stats")
+async def stats() -> Response:
+    """Internals for monitoring and leak tests (not part of the pinned API)."""
+    return jsonify(services().stats())
+
+
 @bp.get("/sessions")
 async def list_sessions() -> Response:
     return jsonify(services().snapshot())

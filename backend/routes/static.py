@@ -70,8 +70,8 @@ async def asset(filename: str) -> Response:
         raise NotFound(f"no such page: /{filename}")
     try:
         response = await send_from_directory(d, filename)
-    except HTTPNotFound:
-        raise NotFound(f"no such file: /{filename}") from None
+    except (HTTPNotFound, OSError, ValueError):  # missing, name too long, NUL in name, ...
+        raise NotFound(f"no such file: /{filename[:200]}") from None
     if filename.startswith("assets/"):
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
