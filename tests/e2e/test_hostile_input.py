@@ -162,6 +162,6 @@ def test_metacharacters_in_names_go_through_literally(
     assert item["nickname"] == nickname
     w = srv.workspace(item["workspace_id"])
     assert w is not None and w["branch"] == branch
-    wait_for(lambda: "P<" in log_text(srv, sid), timeout=5)
-    assert f"P<$(touch {marker}) `touch {marker}`" in log_text(srv, sid)
+    wait_for(lambda: "PROMPT<" in log_text(srv, sid), timeout=5)
+    assert f"PROMPT<$(touch {marker}) `touch {marker}`" in log_text(srv, sid)
     assert not marker.exists() and not (Path(w["path"]) / marker.name).exists()
