@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--demo", action="store_true", help="with no repos configured, create and add a demo repo"
     )
+    p.add_argument(
+        "--status-window",
+        action="store_true",
+        help="desktop: also open the small always-on-top status window",
+    )
+    p.add_argument(
+        "--self-test", "--selftest", action="store_true", help=argparse.SUPPRESS
+    )  # packaging check: serve headless in a temp dir, exercise it, exit 0 or 1
     p.add_argument("--version", action="version", version=f"schmux-desktop {__version__}")
     return p
 
@@ -109,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test()
     try:
         token = resolve_token(args)
         data_dir = prepare_data_dir(

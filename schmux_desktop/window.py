@@ -1,12 +1,317 @@
-"""The desktop window (pywebview). Not built yet: see the desktop-app issue."""
+"""The desktop app: the backend on a thread, the dashboard in a pywebview (Qt) window.
+
+pywebview owns the main thread; the backend serves on its own asyncio loop in a thread
+(``background.BackgroundServer``) on a random loopback port, and the window opens only once the
+port accepts. The window gets the token privately: it opens ``/?token=...``, the server sets the
+session cookie and redirects to ``/``, so the address never shows it. Closing the main window (or
+SIGTERM/SIGINT) closes every window and stops the server, closing each WebSocket with 1000.
+
+Nothing here is imported by ``--serve``: the GUI toolkit is imported inside functions only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import signal
+import sys
+import threading
 from pathlib import Path
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .cli import UsageError
+
+if TYPE_CHECKING:
+    from webview import Window
+
+    from .background import BackgroundServer
+    from .status_window import StatusWindow
+
+log = logging.getLogger(__name__)
+
+TITLE = "schmux-desktop"
+GEOMETRY_FILE = "window.json"
+DEFAULT_SIZE = (1200, 800)
+MIN_SIZE = (640, 420)
+INSTALL_HINT = "install it with: pip install 'schmux-desktop[desktop]' (or run with --serve)"
 
 
 def run_desktop(args: argparse.Namespace, data_dir: Path, token: str | None) -> int:
-    from .cli import UsageError
+    webview = load_toolkit()
+    from .background import BackgroundServer
 
-    raise UsageError("the desktop window is not available in this build yet; run with --serve")
+    server = BackgroundServer(data_dir, token, demo=args.demo, port=args.port)
+    server.start()
+    try:
+        DesktopApp(webview, server, data_dir).run(
+            show_status=bool(getattr(args, "status_window", False))
+        )
+    finally:
+        if not server.stop():
+            log.warning("the backend did not stop in time")
+    return 0
+
+
+# -- the toolkit ------------------------------------------------------------------------------
+
+
+def check_display() -> None:
+    """Fail early, in one line, when no display can be opened (Qt would abort the process)."""
+    if sys.platform != "linux":
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return  # offscreen, wayland, ...: let Qt decide
+    display = os.environ.get("DISPLAY")
+    if not display:
+        if os.environ.get("WAYLAND_DISPLAY") and not platform:
+            return
+        raise UsageError("no display: run with --serve, or set DISPLAY")
+    name = ctypes.util.find_library("xcb") or "libxcb.so.1"
+    try:
+        xcb = ctypes.CDLL(name)
+    except OSError:
+        raise UsageError(f"the desktop window needs libxcb (X11); {INSTALL_HINT}") from None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(display.encode(), None)
+    try:
+        failed = xcb.xcb_connection_has_error(conn) != 0
+    finally:
+        xcb.xcb_disconnect(conn)
+    if failed:
+        raise UsageError(f"no display: cannot open DISPLAY={display}; run with --serve")
+
+
+def load_toolkit() -> ModuleType:
+    """Import pywebview on PySide6 with QtWebEngine, or fail with a one-line UsageError."""
+    check_display()
+    os.environ["QT_API"] = "pyside6"
+    os.environ.setdefault("PYWEBVIEW_GUI", "qt")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium refuses to run as root inside its sandbox.
+        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+        if "--no-sandbox" not in flags.split():
+            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
+    try:
+        import PySide6
+    except ImportError:
+        raise UsageError(f"the desktop window needs PySide6; {INSTALL_HINT}") from None
+    _check_qt_platform_plugin(Path(PySide6.__file__).parent)
+    try:
+        import PySide6.QtWebEngineWidgets
+    except ImportError as e:
+        raise UsageError(f"the desktop window needs QtWebEngine ({e}); {INSTALL_HINT}") from None
+    try:
+        import webview
+    except ImportError:
+        raise UsageError(f"the desktop window needs pywebview; {INSTALL_HINT}") from None
+    return webview
+
+
+def _check_qt_platform_plugin(pyside_dir: Path) -> None:
+    """Qt aborts the process when its X11 plugin cannot load; say which library is missing."""
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return
+    plugin = pyside_dir / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists():
+        return
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as e:
+        missing = str(e).split(":", 1)[0]
+        raise UsageError(
+            f"Qt cannot use the display: {missing} is missing "
+            "(on Debian: apt-get install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 "
+            "libxkbcommon-x11-0); run with --serve meanwhile"
+        ) from None
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+# The dashboard looks for ``window.schmuxDesktop`` (frontend/src/notify.ts): desktop
+# notifications go through the app instead of the browser's Notification API.
+HOOKS_JS = """
+window.schmuxDesktop = {
+  notify: function (title, body, sessionId) {
+    var api = window.pywebview && window.pywebview.api;
+    if (api && api.notify) return api.notify(String(title), String(body), String(sessionId || ""));
+  },
+  showStatusWindow: function () {
+    var api = window.pywebview && window.pywebview.api;
+    if (api && api.show_status_window) return api.show_status_window();
+  },
+};
+"""
+
+
+class MainApi:
+    """What the dashboard may ask of the desktop shell (``window.pywebview.api``)."""
+
+    def __init__(self, app: DesktopApp) -> None:
+        self._app = app
+
+    def show_status_window(self) -> None:
+        self._app.status.open()
+
+    def notify(self, title: str, body: str, session_id: str = "") -> None:
+        self._app.notify(str(title)[:200], str(body)[:1000])
+
+
+class DesktopApp:
+    def __init__(self, webview: ModuleType, server: BackgroundServer, data_dir: Path) -> None:
+        from .resources import static_dir
+        from .status_window import StatusApi, StatusWindow, desktop_notify
+
+        self.webview = webview
+        self.server = server
+        self.geometry = Geometry(data_dir / GEOMETRY_FILE)
+        static = static_dir()
+        self.status: StatusWindow = StatusWindow(
+            webview,
+            base_url=server.base_url,
+            login_url=server.login_url,
+            page_available=static is not None and (static / "status.html").is_file(),
+            api=StatusApi(self.open_session, self.open_dashboard),
+        )
+        self.notify = desktop_notify
+        self.main: Window | None = None
+
+    def run(self, *, show_status: bool = False) -> None:
+        from webview.menu import Menu, MenuAction
+
+        width, height, x, y = self.geometry.load()
+        self.main = self.webview.create_window(
+            TITLE,
+            url=self.server.login_url,
+            width=width,
+            height=height,
+            x=x,
+            y=y,
+            min_size=MIN_SIZE,
+            js_api=MainApi(self),
+            text_select=True,
+            zoomable=True,
+            background_color="#f5f6f8",
+            menu=[
+                Menu(
+                    "Window",
+                    [
+                        MenuAction("Status window", self.status.open),
+                        MenuAction("Dashboard home", lambda: self.open_session(None)),
+                        MenuAction("Reload", self._reload),
+                        MenuAction("Quit", self.quit),
+                    ],
+                )
+            ],
+        )
+        main = self.main
+        assert main is not None
+        main.events.resized += self.geometry.resized
+        main.events.moved += self.geometry.moved
+        main.events.closed += self._on_main_closed
+        main.events.loaded += self._install_hooks
+        previous = self._install_signal_handlers()
+        try:
+            self.webview.start(
+                self.status.open if show_status else None,
+                gui="qt",
+                private_mode=True,
+                debug=bool(os.environ.get("SCHMUX_DESKTOP_DEBUG")),
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.geometry.save()
+
+    # -- actions (called from pywebview's threads) -------------------------------------------
+
+    def open_dashboard(self) -> None:
+        if self.main is not None:
+            self.main.show()
+            self.main.restore()  # raises and activates
+
+    def open_session(self, session_id: str | None) -> None:
+        self.open_dashboard()
+        if self.main is not None:
+            route = f"#/session/{session_id}" if session_id else "#/"
+            self.main.evaluate_js(f"window.location.hash = {json.dumps(route)}")
+
+    def quit(self) -> None:
+        if self.main is not None:
+            self.main.destroy()
+
+    def _reload(self) -> None:
+        if self.main is not None:
+            self.main.evaluate_js("window.location.reload()")
+
+    def _install_hooks(self) -> None:
+        if self.main is not None:
+            self.main.evaluate_js(HOOKS_JS)
+
+    def _on_main_closed(self) -> None:
+        self.status.close()  # the app ends when its last window closes
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        # Qt runs Python signal handlers on the main thread from pywebview's idle timer; closing
+        # windows waits on that thread, so do it from another one.
+        def handler(signum: int, frame: FrameType | None) -> None:
+            threading.Thread(target=self.quit, name="schmux-quit", daemon=True).start()
+
+        previous: dict[int, Any] = {}
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, handler)
+        return previous
+
+
+class Geometry:
+    """The main window's size and position, remembered in ``D/window.json``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.width, self.height = DEFAULT_SIZE
+        self.x: int | None = None
+        self.y: int | None = None
+        self._changed = False
+
+    def load(self) -> tuple[int, int, int | None, int | None]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        if isinstance(raw, dict):
+            self.width = _int_in(raw.get("width"), MIN_SIZE[0], 10000, self.width)
+            self.height = _int_in(raw.get("height"), MIN_SIZE[1], 10000, self.height)
+            x, y = raw.get("x"), raw.get("y")
+            if isinstance(x, int) and isinstance(y, int) and 0 <= x < 10000 and 0 <= y < 10000:
+                self.x, self.y = x, y
+        return self.width, self.height, self.x, self.y
+
+    def resized(self, width: int, height: int) -> None:
+        self.width, self.height, self._changed = int(width), int(height), True
+
+    def moved(self, x: int, y: int) -> None:
+        self.x, self.y, self._changed = int(x), int(y), True
+
+    def save(self) -> None:
+        if not self._changed:
+            return
+        data = {"width": self.width, "height": self.height, "x": self.x, "y": self.y}
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as e:
+            log.warning("cannot remember the window geometry: %s", e)
+
+
+def _int_in(value: object, low: int, high: int, default: int) -> int:
+    return value if isinstance(value, int) and low <= value <= high else default
