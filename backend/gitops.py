@@ -1,0 +1,271 @@
+"""Git operations for workspaces, on GitPython, run in worker threads (never on the loop).
+
+Clone and fetch report progress through a callback; failures become ``WorkspaceError`` with
+git's own first line of explanation. Imported lazily: GitPython costs ~90 ms at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import git
+
+from backend.config import Config, Repo
+from backend.errors import BadRequest, Conflict
+
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+Report = Callable[[str, float | None, str], None]
+
+
+class WorkspaceError(BadRequest):
+    """Creating a workspace failed for a reason the user can act on."""
+
+
+def git_message(e: Exception) -> str:
+    if isinstance(e, git.GitCommandError):
+        text = (e.stderr or "").strip()
+        text = re.sub(r"^\s*stderr:\s*", "", text)
+        lines = [ln.strip().strip("'") for ln in text.splitlines() if ln.strip().strip("'")]
+        fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+        return (fatal or lines or [f"git exited with status {e.status}"])[0]
+    return str(e)
+
+
+class _Progress(git.RemoteProgress):
+    def __init__(self, report: Callable[[float | None, str], None]) -> None:
+        super().__init__()
+        self._report = report
+        self._last = 0.0
+
+    def update(
+        self, op_code: int, cur_count: Any, max_count: Any = None, message: str = ""
+    ) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1 and not (op_code & self.END):
+            return
+        self._last = now
+        stage = {
+            self.COUNTING: "Counting objects",
+            self.COMPRESSING: "Compressing objects",
+            self.RECEIVING: "Receiving objects",
+            self.RESOLVING: "Resolving deltas",
+            self.WRITING: "Writing objects",
+            self.CHECKING_OUT: "Checking out files",
+        }.get(op_code & self.OP_MASK, "Fetching")
+        percent = None
+        if max_count:
+            with contextlib.suppress(TypeError, ValueError, ZeroDivisionError):
+                percent = round(100.0 * float(cur_count) / float(max_count), 1)
+        self._report(percent, f"{stage}{f': {percent:.0f}%' if percent is not None else ''}")
+
+
+def check_branch(branch: str) -> str:
+    branch = branch.strip()
+    if not branch:
+        raise BadRequest('"branch" must be a non-empty string')
+    if len(branch) > 200 or branch.startswith("-") or any(ord(c) < 33 for c in branch):
+        raise BadRequest(f"{branch[:80]!r} is not a valid git branch name")
+    try:
+        git.Git().check_ref_format("--branch", branch)
+    except git.GitCommandError:
+        raise BadRequest(f"{branch!r} is not a valid git branch name") from None
+    return branch
+
+
+def local_url(url: str) -> str:
+    """Local paths become absolute so clones work from any directory."""
+    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
+        return url
+    path = Path(url).expanduser()
+    return str(path.resolve()) if path.exists() else url
+
+
+def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
+    url = local_url(repo.url)
+    progress = _Progress(lambda p, m: report("fetching", p, m))
+    if not (bare / "HEAD").exists():
+        tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            r = git.Repo.init(tmp, bare=True)
+            r.git.update_environment(**GIT_ENV)
+            r.git.config("remote.origin.url", url)
+            r.git.config("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+            r.remotes.origin.fetch(progress=progress)
+            with contextlib.suppress(git.GitCommandError):
+                r.git.remote("set-head", "origin", "--auto")
+            r.close()
+            os.replace(tmp, bare)
+        except git.GitCommandError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
+        r = git.Repo(bare)
+        r.git.update_environment(**GIT_ENV)
+        return r
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        if r.git.config("remote.origin.url") != url:
+            r.git.config("remote.origin.url", url)
+        r.remotes.origin.fetch(progress=progress, prune=True)
+    except git.GitCommandError as e:
+        raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
+    with contextlib.suppress(git.GitCommandError):
+        r.git.remote("set-head", "origin", "--auto")
+    return r
+
+
+def default_ref(r: git.Repo) -> str | None:
+    with contextlib.suppress(git.GitCommandError):
+        return str(r.git.symbolic_ref("refs/remotes/origin/HEAD")).strip()
+    for name in ("main", "master"):
+        with contextlib.suppress(git.GitCommandError):
+            r.git.rev_parse("--verify", "-q", f"refs/remotes/origin/{name}")
+            return f"refs/remotes/origin/{name}"
+    return None
+
+
+def has_ref(r: git.Repo, ref: str) -> bool:
+    try:
+        r.git.rev_parse("--verify", "-q", ref)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
+    r = fetch_bare(bare, repo, report)
+    report("checkout", None, f"Creating worktree for {branch}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("prune")
+    try:
+        if has_ref(r, f"refs/heads/{branch}"):
+            r.git.worktree("add", str(path), branch)
+        elif has_ref(r, f"refs/remotes/origin/{branch}"):
+            r.git.worktree("add", "--track", "-b", branch, str(path), f"origin/{branch}")
+        else:
+            base = default_ref(r)
+            if base is None:
+                raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
+            r.git.worktree("add", "--no-track", "-b", branch, str(path), base)
+    except git.GitCommandError as e:
+        shutil.rmtree(path, ignore_errors=True)
+        msg = git_message(e)
+        if "already checked out" in msg or "already used by worktree" in msg:
+            raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
+        raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
+
+
+def create_clone(repo: Repo, branch: str, path: Path, report: Report) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(lambda p, m: report("fetching", p, m))
+    try:
+        r = git.Repo.clone_from(
+            local_url(repo.url),
+            path,
+            progress=cast(Any, progress),
+            env=dict(os.environ, **GIT_ENV),
+        )
+    except git.GitCommandError as e:
+        shutil.rmtree(path, ignore_errors=True)
+        raise WorkspaceError(f"could not clone {repo.url}: {git_message(e)}") from e
+    report("checkout", None, f"Checking out {branch}")
+    try:
+        current = r.active_branch.name if not r.head.is_detached else None
+    except TypeError:
+        current = None
+    try:
+        if current == branch:
+            pass
+        elif has_ref(r, f"refs/remotes/origin/{branch}"):
+            r.git.checkout("-b", branch, "--track", f"origin/{branch}")
+        else:
+            r.git.checkout("-b", branch)
+    except git.GitCommandError as e:
+        shutil.rmtree(path, ignore_errors=True)
+        raise WorkspaceError(f"could not check out {branch!r}: {git_message(e)}") from e
+    finally:
+        r.close()
+
+
+def remove_checkout(bare: Path | None, path: Path) -> None:
+    """Remove a workspace checkout (a worktree of ``bare``, or a clone when ``bare`` is None)."""
+    if bare is not None and (bare / "HEAD").exists():
+        r = git.Repo(bare)
+        with contextlib.suppress(git.GitCommandError):
+            r.git.worktree("remove", "--force", "--force", str(path))
+        with contextlib.suppress(git.GitCommandError):
+            r.git.worktree("prune")
+        r.close()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo, Path, str | None]]:
+    """Checkouts on disk that belong to configured repos: worktrees of the bare clones and
+    ``<repo>-NNN`` clones under the workspace path."""
+    found: list[tuple[Repo, Path, str | None]] = []
+    seen: set[str] = set()
+    for repo in cfg.repos:
+        bare = bare_path(repo)
+        if (bare / "HEAD").exists():
+            try:
+                r = git.Repo(bare)
+                with contextlib.suppress(git.GitCommandError):
+                    r.git.worktree("prune")
+                listing = r.git.worktree("list", "--porcelain")
+                r.close()
+            except git.GitCommandError:
+                listing = ""
+            for block in listing.split("\n\n"):
+                info = dict([*line.split(" ", 1), ""][:2] for line in block.splitlines() if line)
+                if "bare" in info or "worktree" not in info:
+                    continue
+                p = Path(info["worktree"])
+                if p.is_dir() and str(p) not in seen:
+                    seen.add(str(p))
+                    b = info.get("branch", "")
+                    found.append((repo, p, b.removeprefix("refs/heads/") or None))
+    root = cfg.workspace_path
+    if root.is_dir():
+        for child in sorted(root.iterdir()):
+            if str(child) in seen or not (child / ".git").is_dir():
+                continue
+            m = re.fullmatch(r"(.+)-\d{3,}", child.name)
+            owner = cfg.repo(m.group(1)) if m else None
+            if owner is None:
+                continue
+            try:
+                r = git.Repo(child)
+                origin = r.git.config("remote.origin.url")
+                r.close()
+            except git.GitCommandError:
+                continue
+            if origin in (owner.url, local_url(owner.url)):
+                seen.add(str(child))
+                found.append((owner, child, current_branch(child)))
+    return found
+
+
+def current_branch(path: Path) -> str | None:
+    try:
+        r = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    try:
+        ref = r.git.symbolic_ref("--short", "-q", "HEAD")
+        return str(ref).strip() or None
+    except git.GitCommandError:
+        return None
+    finally:
+        r.close()
