@@ -7,6 +7,7 @@ partial update never drops what another tool wrote.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -102,6 +103,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+@functools.lru_cache(maxsize=1024)
 def short_repo_name(url: str) -> str:
     """``git@github.com:user/repo.git`` → ``repo``; ``/src/my-app/`` → ``my-app``."""
     tail = re.split(r"[/:\\]", url.rstrip("/\\"))[-1]

@@ -32,5 +32,5 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.close(dirfd)
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    write_atomic(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())
+def write_json_atomic(path: Path, value: Any, *, indent: int | None = 2) -> None:
+    write_atomic(path, (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,13 @@ def valid_id(value: str) -> bool:
 def rfc3339(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_seconds(int(ts))
+
+
+@functools.lru_cache(maxsize=8192)
+def _rfc3339_seconds(seconds: int) -> str:
+    # Cached: the payload is rebuilt on every push and holds hundreds of timestamps.
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -41,7 +48,7 @@ class Workspace:
     git_error: str = ""
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _WORKSPACE_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Workspace:
@@ -66,12 +73,17 @@ class Session:
     pid: int | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _SESSION_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Session:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in names})
+
+
+# Every field is a str, number, bool or None: records and copies need no deep copying.
+_WORKSPACE_FIELDS = tuple(f.name for f in fields(Workspace))
+_SESSION_FIELDS = tuple(f.name for f in fields(Session))
 
 
 def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:

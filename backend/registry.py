@@ -23,12 +23,14 @@ class Registry:
 
     @contextmanager
     def change(self, reason: str, *, throttled: bool = False) -> Iterator[State]:
-        before = copy.deepcopy(self.state)
+        # Records hold only immutable values, so a copy of each object is a full snapshot.
+        workspaces = {k: copy.copy(v) for k, v in self.state.workspaces.items()}
+        sessions = {k: copy.copy(v) for k, v in self.state.sessions.items()}
         try:
             yield self.state
             self.store.save(self.state)
         except BaseException:
-            self.state.workspaces = before.workspaces
-            self.state.sessions = before.sessions
+            self.state.workspaces = workspaces
+            self.state.sessions = sessions
             raise
         self.events.emit(SessionsChanged(reason, throttled=throttled))

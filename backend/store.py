@@ -70,6 +70,6 @@ class StateStore:
 
     def save(self, state: State) -> None:
         try:
-            write_json_atomic(self.path, state.to_document())
+            write_json_atomic(self.path, state.to_document(), indent=None)
         except OSError as e:
             raise StorageError(f"could not save {self.path}: {e.strerror or e}") from e

@@ -17,7 +17,7 @@ import statistics
 import time
 
 import httpx
-from common import BenchServer, Watcher, summary
+from common import BenchServer, RawWatcher, Watcher, summary
 
 
 def bench_start(repeat: int) -> None:
@@ -158,7 +158,7 @@ def bench_fanout(clients: int, rounds: int) -> None:
         time.sleep(2)
 
         async def run(stalled: int) -> list[float]:
-            ws = [Watcher(s.base, s.headers) for _ in range(clients)]
+            ws = [RawWatcher(s.base, s.token) for _ in range(clients)]
             for w in ws:
                 await w.connect()
             stall = [_stall(s.base, s.token) for _ in range(stalled)]
@@ -168,13 +168,14 @@ def bench_fanout(clients: int, rounds: int) -> None:
                 sid = (await http.get("/api/sessions")).json()[0]["sessions"][0]["id"]
                 for r in range(rounds):
                     await asyncio.sleep(0.7)
-                    since = [len(w.got) for w in ws]
                     name = f"f{stalled}-{r}"
+                    marker = f'"nickname":"{name}"'.encode()
+                    for w in ws:
+                        w.watch.append(marker)
                     t0 = time.perf_counter()
                     await http.put(f"/api/sessions-nickname/{sid}", json={"nickname": name})
-                    for w, k in zip(ws, since, strict=True):
-                        t = await w.when(lambda x, n=name: x[0]["sessions"][0]["nickname"] == n, k)
-                        lat.append(t - t0)
+                    for w in ws:
+                        lat.append(await w.when(marker) - t0)
             for w in ws:
                 await w.close()
             for sk in stall:

@@ -164,21 +164,32 @@ class BenchServer:
 class Watcher:
     """A dashboard client recording (arrival time, message)."""
 
-    def __init__(self, base: str, headers: dict[str, str]) -> None:
+    def __init__(self, base: str, headers: dict[str, str], *, compression: bool = True) -> None:
         self.url = base.replace("http://", "ws://") + "/ws/dashboard"
         self.headers = headers
+        self.compression = compression
         self.got: list[tuple[float, dict[str, Any]]] = []
+        self.raw: list[tuple[float, str]] = []
+        self.parse = True
         self.ws: Any = None
         self.task: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, additional_headers=self.headers, max_size=None)
+        self.ws = await websockets.connect(
+            self.url,
+            additional_headers=self.headers,
+            max_size=None,
+            compression="deflate" if self.compression else None,
+        )
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
-                self.got.append((time.perf_counter(), json.loads(raw)))
+                if self.parse:
+                    self.got.append((time.perf_counter(), json.loads(raw)))
+                else:  # many clients in one process: keep the bytes, parse nothing
+                    self.raw.append((time.perf_counter(), raw))
         except websockets.ConnectionClosed:
             pass
 
@@ -194,7 +205,77 @@ class Watcher:
             await asyncio.sleep(0.001)
         raise TimeoutError("state never arrived")
 
+    async def when_raw(self, marker: str, since: int = 0, timeout: float = 30.0) -> float:
+        """Arrival time of the first message from ``since`` on that contains ``marker``."""
+        deadline = time.perf_counter() + timeout
+        i = since
+        while time.perf_counter() < deadline:
+            while i < len(self.raw):
+                t, text = self.raw[i]
+                if marker in text:
+                    return t
+                i += 1
+            await asyncio.sleep(0.001)
+        raise TimeoutError(f"{marker!r} never arrived")
+
     async def close(self) -> None:
         await self.ws.close()
         if self.task:
             await self.task
+
+
+class RawWatcher:
+    """A minimal /ws/dashboard client for fan-out benchmarks: it completes the handshake and then
+    only scans the raw bytes for markers (server frames are unmasked, so text appears as is).
+    200 of these cost far less CPU than 200 full WebSocket clients decoding every frame, so the
+    figure measures the server, not the benchmark's own parsing."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.token = token
+        self.arrivals: dict[bytes, float] = {}
+        self.watch: list[bytes] = []
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.write(
+            (
+                f"GET /ws/dashboard HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"Authorization: Bearer {self.token}\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        self.writer = writer
+        self.task = asyncio.get_running_loop().create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        tail = b""
+        while True:
+            chunk = await reader.read(1 << 20)
+            if not chunk:
+                return
+            now = time.perf_counter()
+            window = tail + chunk
+            for m in self.watch:
+                if m not in self.arrivals and m in window:
+                    self.arrivals[m] = now
+            tail = chunk[-128:]
+
+    async def when(self, marker: bytes, timeout: float = 30.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while marker not in self.arrivals:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(marker)
+            await asyncio.sleep(0.001)
+        return self.arrivals[marker]
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.task is not None:
+            self.task.cancel()
