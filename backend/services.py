@@ -107,6 +107,7 @@ class Services:
             polling=lambda: not self.watcher.active,
         )
         self.sessions.rotate_log = self.terminals.rotate
+        self.terminals.default_rows = self.config.terminal_height
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,

@@ -94,6 +94,7 @@ class TerminalHub:
         self._log_path = log_path
         self._polling = polling
         self.streams: dict[str, Stream] = {}
+        self.default_rows = 40
         self._poller: asyncio.TimerHandle | None = None
 
     # -- viewers ------------------------------------------------------------------------

@@ -151,6 +151,20 @@ class Tmux:
             args.append("-e")
         return await self.run(*args)
 
+    async def capture_with_cursor(
+        self, name: str, *, lines: int = 2000
+    ) -> tuple[str, int, int, int, int]:
+        """The capture and (cursor_x, cursor_y, width, height) read in one tmux invocation, so
+        a resize in between cannot make them disagree."""
+        out = await self.run(
+            "capture-pane", "-p", "-e", "-t", f"={name}:", "-S", f"-{lines}",
+            ";", "display-message", "-p", "-t", f"={name}:",
+            "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}",
+        )  # fmt: skip
+        body, _, last = out.rstrip("\n").rpartition("\n")
+        x, y, w, h = (int(v) for v in last.split())
+        return body + "\n", x, y, w, h
+
     async def cursor(self, name: str) -> tuple[int, int, int, int]:
         """(cursor_x, cursor_y, pane_width, pane_height) of the session's pane."""
         out = await self.run(

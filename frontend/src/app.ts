@@ -5,6 +5,7 @@ import { Api, type SpawnItem } from "./api";
 import { AddRepoForm } from "./components/addRepoForm";
 import { ConfirmDialog } from "./components/confirmDialog";
 import { ConnectionIndicator } from "./components/connectionIndicator";
+import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
 import { SessionView } from "./components/sessionView";
 import { SpawnForm } from "./components/spawnForm";
@@ -14,8 +15,9 @@ import { WorkspaceList } from "./components/workspaceList";
 import type { WorkspaceActions } from "./components/workspaceRow";
 import { type ConnectionStatus, DashboardConnection, dashboardSocketUrl } from "./connection";
 import { h, setClass, setHidden, setText } from "./dom";
+import { needsInputSnapshot, newlyNeedingInput, Notifier } from "./notify";
 import { loadPrefs, type Prefs, savePrefs } from "./prefs";
-import { parseRoute } from "./router";
+import { parseRoute, sessionHref } from "./router";
 import { applyMessage, type DashboardState, initialState, parseMessage, pruneProgress } from "./state";
 import type { Session, Workspace } from "./types";
 import { FILTERS, sessionLabel, totals, visibleWorkspaces } from "./view";
@@ -43,7 +45,11 @@ export class App {
   private readonly progress = new ProgressList();
   private readonly dialog = new ConfirmDialog();
   private readonly toasts = new Toasts();
-  private readonly sessionView = new SessionView();
+  private readonly sessionView: SessionView;
+  private readonly notifier: Notifier;
+  private readonly notifyToggle: NotifyToggle;
+  /** Which sessions needed input in the last snapshot; null before the first one (never notify for it). */
+  private needsInput: Map<string, boolean> | null = null;
   private readonly firstRunForm: AddRepoForm;
   private readonly addRepoForm: AddRepoForm;
 
@@ -70,6 +76,21 @@ export class App {
       onFailedAttempt: () => void this.probeAuth(),
     });
     this.indicator = new ConnectionIndicator(() => this.conn.retryNow());
+    this.sessionView = new SessionView({
+      copy: (text) => copyText(text),
+      toast: (message, kind) => this.toasts.show(message, kind),
+    });
+    this.notifier = new Notifier(
+      {
+        storage: storage(),
+        desktop: () => window.schmuxDesktop,
+        api: typeof Notification === "function" ? Notification : undefined,
+      },
+      (id) => {
+        location.hash = sessionHref(id);
+      },
+    );
+    this.notifyToggle = new NotifyToggle(this.notifier, (reason) => this.toasts.show(reason, "error"));
     const actions: WorkspaceActions = {
       rename: (id, nickname) => this.api.rename(id, nickname),
       disposeSession: (s, w) => this.confirmDisposeSession(s, w),
@@ -167,13 +188,14 @@ export class App {
         { class: "topbar" },
         h("h1", { class: "brand" }, h("span", { class: "brand-mark", attrs: { "aria-hidden": "true" }, text: "▦" }), "schmux-desktop"),
         this.totalsEl,
+        this.notifyToggle.el,
         this.indicator.el,
       ),
       this.authBanner,
       this.staleBanner,
       this.dashboard,
       this.sessionView.el,
-      h("footer", { class: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
+      h("footer", { class: "footer", testid: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
       this.toasts.el,
       this.dialog.el,
     );
@@ -183,9 +205,15 @@ export class App {
     this.render();
     this.conn.start();
     void this.loadVersion();
-    window.addEventListener("online", () => this.conn.networkChanged());
-    window.addEventListener("offline", () => this.conn.networkChanged());
-    window.addEventListener("hashchange", () => this.renderRoute());
+    const networkChanged = () => {
+      this.conn.networkChanged();
+      this.sessionView.networkChanged();
+    };
+    window.addEventListener("online", networkChanged);
+    window.addEventListener("offline", networkChanged);
+    window.addEventListener("hashchange", () => this.render());
+    // The desktop app may install its notification hook after the page loaded.
+    window.addEventListener("focus", () => this.notifyToggle.render());
     setInterval(() => this.tick(), 1000);
     this.renderRoute();
   }
@@ -229,12 +257,14 @@ export class App {
     if (next === this.state) return;
     if (msg?.type === "sessions") this.fresh = true;
     this.state = next;
+    if (msg?.type === "sessions" && next.workspaces) this.notifyNeedsInput(next.workspaces);
     this.render();
   }
 
   private tick(): void {
     const now = Date.now();
     this.indicator.tick(now);
+    this.sessionView.tick(now);
     this.list.tick(now);
     const pruned = pruneProgress(this.state, now);
     if (pruned !== this.state) {
@@ -293,18 +323,33 @@ export class App {
     }
     this.progress.update(this.state.progress);
     this.renderStale();
-    if (parseRoute(location.hash).name === "session") this.renderRoute();
+    this.renderRoute();
   }
 
   private renderRoute(): void {
     const route = parseRoute(location.hash);
+    const onSession = route.name === "session";
+    setHidden(this.sessionView.el, !onSession);
+    setHidden(this.dashboard, onSession);
+    setClass(document.body, "route-session", onSession);
     if (route.name === "session") {
-      this.sessionView.show(route.sessionId, this.findSession(route.sessionId));
-      setHidden(this.sessionView.el, false);
-      setHidden(this.dashboard, true);
+      this.sessionView.open(route.sessionId);
+      this.sessionView.update(this.findSession(route.sessionId), this.state.workspaces !== null);
     } else {
-      setHidden(this.sessionView.el, true);
-      setHidden(this.dashboard, false);
+      this.sessionView.close();
+    }
+  }
+
+  /** Notify about sessions that newly need input (never for the first snapshot after loading). */
+  private notifyNeedsInput(workspaces: Workspace[]): void {
+    const fresh = newlyNeedingInput(this.needsInput, workspaces);
+    this.needsInput = needsInputSnapshot(workspaces);
+    const route = parseRoute(location.hash);
+    const looking = document.visibilityState === "visible" && document.hasFocus();
+    for (const found of fresh) {
+      // Someone already looking at that very terminal needs no notification.
+      if (looking && route.name === "session" && route.sessionId === found.session.id) continue;
+      this.notifier.notify(found);
     }
   }
 

@@ -195,3 +195,69 @@ describe("DashboardConnection", () => {
     expect(messages).toEqual([]);
   });
 });
+
+describe("DashboardConnection as the terminal view uses it (/ws/terminal)", () => {
+  class SendingSocket extends FakeSocket {
+    sent: string[] = [];
+    send(data: string): void {
+      this.sent.push(data);
+    }
+    closeWith(code: number, reason: string): void {
+      this.onclose?.({ code, reason } as CloseEvent);
+    }
+  }
+
+  function setupTerminal(stopOn: (code: number, reason: string) => boolean) {
+    const sockets: SendingSocket[] = [];
+    const events: string[] = [];
+    const conn = new DashboardConnection({
+      url: "ws://example.test/ws/terminal/x",
+      onMessage: () => {},
+      onStatus: (s) => events.push(s.state),
+      onOpen: () => events.push("open"),
+      onClose: (code, reason) => {
+        events.push(`close ${code} ${reason}`);
+        return stopOn(code, reason);
+      },
+      createSocket: (url) => {
+        const s = new SendingSocket(url);
+        sockets.push(s);
+        return s;
+      },
+      random: () => 0.5,
+    });
+    return { conn, sockets, events };
+  }
+
+  it("sends only while connected, and calls onOpen after the status", () => {
+    const { conn, sockets, events } = setupTerminal(() => false);
+    conn.start();
+    expect(conn.send("early")).toBe(false);
+    sockets[0]!.open();
+    expect(events).toEqual(["connecting", "connected", "open"]);
+    expect(conn.send('{"type":"input","data":"x"}')).toBe(true);
+    expect(sockets[0]!.sent).toEqual(['{"type":"input","data":"x"}']);
+    sockets[0]!.fail();
+    expect(conn.send("late")).toBe(false);
+  });
+
+  it("stops reconnecting when onClose says so (the session was disposed)", () => {
+    const { conn, sockets, events } = setupTerminal((code, reason) => code === 1000 && reason === "session disposed");
+    conn.start();
+    sockets[0]!.open();
+    sockets[0]!.closeWith(1000, "session disposed");
+    expect(events.at(-1)).toBe("close 1000 session disposed");
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(conn.send("x")).toBe(false);
+  });
+
+  it("reconnects after any other close", () => {
+    const { conn, sockets } = setupTerminal((code, reason) => code === 1000 && reason === "session disposed");
+    conn.start();
+    sockets[0]!.open();
+    sockets[0]!.closeWith(1006, "");
+    vi.advanceTimersByTime(600);
+    expect(sockets).toHaveLength(2);
+  });
+});

@@ -3,7 +3,8 @@
 //   connecting ──open──▶ connected ──close/error──▶ waiting(retryAt) ──timer or retryNow()──▶ connecting
 //        └──────────close/error (never opened)──────────▶ waiting
 //
-// The client never sends anything: /ws/dashboard is a one-way push channel.
+// The client never sends anything on /ws/dashboard (a one-way push channel); the terminal view uses
+// the same class for /ws/terminal/<id>, which also sends (`send`) and may be told to stop (`onClose`).
 
 import { Backoff, OFFLINE_AFTER_FAILURES } from "./backoff";
 
@@ -39,6 +40,7 @@ export interface SocketLike {
   onerror: ((ev: Event) => unknown) | null;
   onmessage: ((ev: MessageEvent) => unknown) | null;
   close(code?: number, reason?: string): void;
+  send?(data: string): void;
 }
 
 export interface ConnectionOptions {
@@ -47,6 +49,10 @@ export interface ConnectionOptions {
   onStatus: (status: ConnectionStatus) => void;
   /** Called once per failed attempt to connect that never opened. */
   onFailedAttempt?: (failures: number) => void;
+  /** The socket opened (after `onStatus` said connected). */
+  onOpen?: () => void;
+  /** The socket closed with this code and reason; return true to stop reconnecting. */
+  onClose?: (code: number, reason: string) => boolean | void;
   createSocket?: (url: string) => SocketLike;
   random?: () => number;
   now?: () => number;
@@ -98,6 +104,18 @@ export class DashboardConnection {
     }
   }
 
+  /** Send one text frame; false when no socket is open. */
+  send(data: string): boolean {
+    const s = this.socket;
+    if (this.stopped || s === null || this.current.state !== "connected" || !s.send) return false;
+    try {
+      s.send(data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Skip the wait and try now (a click on the indicator, or the browser coming back online). */
   retryNow(): void {
     if (this.stopped || this.current.state !== "waiting") return;
@@ -135,13 +153,14 @@ export class DashboardConnection {
       this.everConnected = true;
       this.backoff.reset();
       this.setStatus({ state: "connected", since: this.now() });
+      this.opts.onOpen?.();
     };
     socket.onmessage = (ev: MessageEvent) => {
       if (this.socket !== socket) return;
       if (typeof ev.data === "string") this.opts.onMessage(ev.data);
     };
     // error is always followed by close; handle both but only once.
-    const dropped = () => {
+    const dropped = (ev?: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
       socket.onopen = socket.onclose = socket.onerror = socket.onmessage = null;
@@ -150,10 +169,14 @@ export class DashboardConnection {
       } catch {
         /* already closed */
       }
+      if (ev && this.opts.onClose?.(typeof ev.code === "number" ? ev.code : 1006, ev.reason ?? "") === true) {
+        this.stop();
+        return;
+      }
       this.scheduleRetry(opened);
     };
-    socket.onclose = dropped;
-    socket.onerror = dropped;
+    socket.onclose = (ev) => dropped(ev);
+    socket.onerror = () => dropped();
   }
 
   private scheduleRetry(wasOpen: boolean): void {

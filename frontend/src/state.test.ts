@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  normalizeSession,
   applyMessage,
   type DashboardState,
   initialState,
@@ -157,5 +158,20 @@ describe("shortRepoName", () => {
     expect(shortRepoName("https://github.com/me/proj")).toBe("proj");
     expect(shortRepoName("/home/me/src/proj/")).toBe("proj");
     expect(shortRepoName("proj")).toBe("proj");
+  });
+});
+
+describe("normalizeSession", () => {
+  it("keeps the exit status, nudge source and workspace id the terminal header shows", () => {
+    const s = normalizeSession({
+      id: "demo-001-a",
+      running: false,
+      exit_status: 3,
+      nudge_state: "Exited",
+      nudge_source: "detector",
+      workspace_id: "demo-001",
+    });
+    expect(s).toMatchObject({ running: false, exit_status: 3, nudge_source: "detector", workspace_id: "demo-001" });
+    expect(normalizeSession({ id: "x", exit_status: "3" })).toMatchObject({ exit_status: null, nudge_source: "", workspace_id: "" });
   });
 });

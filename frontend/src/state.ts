@@ -55,7 +55,10 @@ export function normalizeSession(raw: unknown): Session | null {
     last_output_at: strOrNull(raw.last_output_at),
     nudge_state: str(raw.nudge_state),
     nudge_summary: str(raw.nudge_summary),
+    nudge_source: str(raw.nudge_source),
     attach_cmd: str(raw.attach_cmd),
+    exit_status: typeof raw.exit_status === "number" && Number.isFinite(raw.exit_status) ? raw.exit_status : null,
+    workspace_id: str(raw.workspace_id),
   };
 }
 

@@ -9,7 +9,12 @@ export interface Session {
   last_output_at: string | null;
   nudge_state: string;
   nudge_summary: string;
+  /** Who set the nudge: "agent" (the endpoint), "detector" (the built-in detector) or "". */
+  nudge_source: string;
   attach_cmd: string;
+  /** The process's exit status once it ended; null while running (or when unknown). */
+  exit_status: number | null;
+  workspace_id: string;
 }
 
 export interface Workspace {

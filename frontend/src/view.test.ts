@@ -11,6 +11,9 @@ const session = (id: string, extra: Partial<Session> = {}): Session => ({
   last_output_at: null,
   nudge_state: "",
   nudge_summary: "",
+  nudge_source: "",
+  exit_status: null,
+  workspace_id: "",
   attach_cmd: "",
   ...extra,
 });

@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import ROOT, Server
 
+
 def _missing(reason: str) -> None:
     # A developer without Chromium gets a skip; CI must never silently skip the browser tests.
     if os.environ.get("CI"):

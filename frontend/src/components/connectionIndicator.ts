@@ -12,7 +12,11 @@ export class ConnectionIndicator {
   private readonly detail: HTMLSpanElement;
   private readonly retry: HTMLButtonElement;
 
-  constructor(onRetry: () => void) {
+  /** `testid` and `what` (the title's subject) let the terminal view have its own indicator. */
+  constructor(
+    onRetry: () => void,
+    private readonly opts: { testid?: string; what?: string; prefix?: string } = {},
+  ) {
     this.word = h("span", { class: "conn-word" });
     // The countdown changes every second: keep it out of what screen readers announce.
     this.detail = h("span", { class: "conn-detail", attrs: { "aria-hidden": "true" } });
@@ -24,8 +28,9 @@ export class ConnectionIndicator {
     });
     this.el = h(
       "div",
-      { class: "conn", testid: "connection-status", attrs: { role: "status", "aria-live": "polite" } },
+      { class: "conn", testid: opts.testid ?? "connection-status", attrs: { role: "status", "aria-live": "polite" } },
       h("span", { class: "conn-dot", attrs: { "aria-hidden": "true" } }),
+      opts.prefix ? h("span", { class: "conn-prefix", text: opts.prefix }) : null,
       this.word,
       this.detail,
       this.retry,
@@ -54,7 +59,9 @@ export class ConnectionIndicator {
     setAttr(
       this.el,
       "title",
-      word === "Connected" ? "Live updates from the server" : "Not receiving live updates. Click to retry now.",
+      word === "Connected"
+        ? `${this.opts.what ?? "Live updates from the server"}`
+        : `${this.opts.what ? `${this.opts.what}: not connected` : "Not receiving live updates"}. Click to retry now.`,
     );
   }
 }

@@ -16,6 +16,9 @@ const session = (id: string, extra: Partial<Session> = {}): Session => ({
   last_output_at: "2024-01-15T10:39:00Z",
   nudge_state: "",
   nudge_summary: "",
+  nudge_source: "",
+  exit_status: null,
+  workspace_id: "",
   attach_cmd: `tmux -S /d/tmux.sock attach -t ${id}`,
   ...extra,
 });
