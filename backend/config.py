@@ -53,6 +53,7 @@ class Config:
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
     websocket_ping_interval_ms: int = 20000
+    log_max_bytes: int = 16 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -86,6 +87,7 @@ class Config:
             "git_status_poll_interval_ms": self.git_status_poll_interval_ms,
             "git_status_timeout_ms": self.git_status_timeout_ms,
             "dashboard_debounce_ms": self.dashboard_debounce_ms,
+            "log_max_bytes": self.log_max_bytes,
         }
         out["xterm"] = {
             **_obj(self.raw.get("xterm")),
@@ -232,6 +234,12 @@ def parse(raw: Any, data_dir: Path) -> Config:
             3_600_000,
         ),
         allowed_origins=tuple(o.rstrip("/") for o in origins_raw),
+        log_max_bytes=integer(
+            "sessions.log_max_bytes",
+            sessions.get("log_max_bytes", 16 * 1024 * 1024),
+            64 * 1024,
+            1 << 40,
+        ),
         websocket_ping_interval_ms=integer(
             "server.websocket_ping_interval_ms",
             server.get("websocket_ping_interval_ms", 20000),

@@ -108,6 +108,7 @@ class Services:
         )
         self.sessions.rotate_log = self.terminals.rotate
         self.terminals.default_rows = self.config.terminal_height
+        self.terminals.log_max = self.sessions.log_max = self.config.log_max_bytes
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
@@ -212,6 +213,7 @@ class Services:
             raise BadRequest(f"invalid config: {e}") from e
         config_mod.save(self.paths.config, new)
         self.config = new
+        self.terminals.log_max = self.sessions.log_max = new.log_max_bytes
         self.events.emit(ConfigChanged())
         return new
 

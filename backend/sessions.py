@@ -76,19 +76,11 @@ def target_missing(target: RunTarget) -> str | None:
     return f"target {target.name!r}: command {program!r} is not installed or not on PATH"
 
 
-_SHELL_BUILTINS = {
-    "exec",
-    "cd",
-    "echo",
-    "true",
-    "false",
-    "sleep",
-    ":",
-    "env",
-    "[",
-    "test",
-    "printf",
-}
+# Words a command line may start with that are the shell's own, not programs on PATH.
+_SHELL_BUILTINS = frozenset(
+    "exec cd echo true false : [ [[ test printf export set unset eval . source read trap exit "
+    "command builtin ulimit umask for while until if case { ( ! time select function".split()
+)
 
 
 class SessionManager:

@@ -95,6 +95,7 @@ class TerminalHub:
         self._polling = polling
         self.streams: dict[str, Stream] = {}
         self.default_rows = 40
+        self.log_max = LOG_MAX
         self._poller: asyncio.TimerHandle | None = None
 
     # -- viewers ------------------------------------------------------------------------
@@ -241,16 +242,20 @@ class TerminalHub:
         if stream.offset < size:  # more to read: continue after other work had its turn
             stream.scheduled = True
             asyncio.get_running_loop().call_soon(self._read, stream)
-        elif size > LOG_MAX:
+        elif size > self.log_max:
             self.rotate(stream.path)
             stream.offset = 0
 
     def rotate(self, path: Path) -> None:
-        """Keep the last LOG_KEEP bytes in ``<log>.1`` and empty the live log in place."""
+        """Keep the last bytes (up to LOG_KEEP) in ``<log>.1`` and empty the live log in place.
+
+        ``cat >> log`` appends with O_APPEND, so after the truncation it simply writes at the
+        new end; a reader of this stream continues from offset 0."""
+        keep = min(LOG_KEEP, self.log_max)
         try:
             with path.open("rb") as f:
                 size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - LOG_KEEP))
+                f.seek(max(0, size - keep))
                 tail = f.read()
             path.with_name(path.name + ".1").write_bytes(tail)
             os.truncate(path, 0)

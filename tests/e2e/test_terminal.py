@@ -246,3 +246,22 @@ async def test_bad_frames_get_errors_not_disconnects(srv: Server) -> None:
         assert len(errors) == 3
         await t.send("tput cols\r")
         await t.wait_for("\r100\r\n")
+
+
+async def test_log_rotation_keeps_the_live_stream(make_server: Callable[..., Server]) -> None:
+    chatty = 'for i in $(seq 1 30); do yes x | head -c 60000; echo " chunk-$i"; sleep 0.1; done; echo ROTATION-DONE; sleep 600'
+    srv = make_server({
+        "run_targets": [{"name": "chatty", "type": "command", "command": chatty}],
+        "sessions": {"log_max_bytes": 256 * 1024},
+    })  # fmt: skip
+    item = srv.spawn(repo="proj", branch="main", targets={"chatty": 1})[0]
+    assert "session_id" in item, item
+    sid = item["session_id"]
+    async with Term(srv, sid) as t:
+        await t.wait_for("ROTATION-DONE", timeout=30)
+        for i in (1, 15, 30):
+            assert f"chunk-{i}" in t.appended()
+    log = srv.data_dir / "logs" / f"{sid}.log"
+    rotated = srv.data_dir / "logs" / f"{sid}.log.1"
+    assert rotated.exists() and rotated.stat().st_size <= 256 * 1024
+    assert log.stat().st_size < 256 * 1024 + 256 * 1024  # capped, not 1.8 MB
