@@ -56,8 +56,10 @@ def _ensure_frontend_built() -> None:
     subprocess.run([npm, "run", "build"], cwd=frontend, check=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running on the main
+    # thread while it is open, which breaks asyncio.run() and async tests that run after it.
     if pw is None:
         _missing("the playwright package is not installed (pip install playwright)")
     if not Path(CHROMIUM).exists():

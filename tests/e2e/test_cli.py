@@ -36,6 +36,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         (["--serve", "--port", "99999"], "port"),
         (["--serve", "--bogus"], "unrecognized"),
         (["--serve", "--no-auth", "--host", "0.0.0.0"], "loopback"),
+        (["--serve", "--no-auth", "--host", "::"], "loopback"),
+        (["--serve", "--no-auth", "--host", "192.0.2.10"], "loopback"),
         (["--serve", "--data-dir", "/proc/forbidden"], "not usable"),
         (["--serve", "--token", ""], "token"),
     ],

@@ -46,7 +46,7 @@ def test_hung_git_does_not_stall_other_workspaces(make_server: Callable[..., Ser
     path_a = Path(srv.workspace(a)["path"])  # type: ignore[index]
     path_b = Path(srv.workspace(b)["path"])  # type: ignore[index]
     # A clean filter that never returns, applied to workspace A's files only: git diff in A hangs.
-    git(srv.data_dir / "repos" / "proj.git", "config", "filter.hang.clean", "sleep 60")
+    git(srv.data_dir / "repos" / "proj.git", "config", "filter.hang.clean", "sleep 7777")
     (path_a / ".gitattributes").write_text("* filter=hang\n")
     (path_a / "README.md").write_text("changed\n")
     (path_b / "touch-b.txt").write_text("b\n")
