@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -196,6 +197,11 @@ class Services:
             "git_passes": self.git_passes,
             "background_tasks": len(self.tasks),
             "asyncio_tasks": len(asyncio.all_tasks()),
+            "asyncio_task_kinds": dict(
+                collections.Counter(
+                    getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks()
+                ).most_common(5)
+            ),
             "open_fds": open_fds,
             "rss_mb": round(rss_kb / 1024, 1),
             "file_watching": self.watcher.active,

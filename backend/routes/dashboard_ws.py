@@ -32,7 +32,8 @@ async def dashboard() -> None:
             if not batch:
                 return
             for text in batch:
-                await asyncio.wait_for(websocket.send(text), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await websocket.send(text)
                 client.sent += 1
 
     receiver = group.spawn(drain_incoming(), name="dashboard-ws-receive")
@@ -40,8 +41,10 @@ async def dashboard() -> None:
     try:
         await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        closing = client.closed.is_set()  # the server asked (shutdown): answer with its code
         svc.broadcaster.unregister(client)
+        client.close()  # the sender returns even if a cancellation got lost on the way
         await group.close(timeout=1.0)
-    if client.closed.is_set():
+    if closing:
         with contextlib.suppress(Exception):
             await websocket.close(client.close_code)

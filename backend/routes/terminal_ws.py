@@ -32,7 +32,8 @@ async def terminal(session_id: str) -> None:
             if not batch:
                 return
             for text in batch:
-                await asyncio.wait_for(websocket.send(text), SEND_TIMEOUT)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await websocket.send(text)
 
     async def receive_loop() -> None:
         while True:
@@ -69,9 +70,12 @@ async def terminal(session_id: str) -> None:
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        closing = viewer.closed  # the server ended it (disposed, shutdown): say why
         svc.terminals.close(viewer)
+        if not viewer.closed:
+            viewer.close("")  # the sender returns even if a cancellation got lost on the way
         await group.close(timeout=1.0)
-    if viewer.closed:
+    if closing:
         with contextlib.suppress(Exception):
             await websocket.close(1000, viewer.close_reason)
 

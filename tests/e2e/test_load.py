@@ -170,7 +170,9 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
 async def test_1000_connects_and_disconnects_leak_nothing(
     make_server: Callable[..., Server],
 ) -> None:
-    srv = make_server()
+    # Hypercorn keeps a closed socket's ping task (and so its connection task) until the next
+    # ping is due; a short ping interval lets the test tell that lag from a real leak.
+    srv = make_server({"server": {"websocket_ping_interval_ms": 1000}})
     srv.spawn(repo="proj", branch="main", targets={"sleeper": 1})
     async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers) as http:
         await asyncio.sleep(0.5)
@@ -192,7 +194,7 @@ async def test_1000_connects_and_disconnects_leak_nothing(
                 srv.ws_base + "/ws/dashboard", additional_headers=srv.headers
             )
             ws.transport.abort()
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(3.5)
         after = (await http.get("/api/stats")).json()
     print("\nCHURN", json.dumps({"before": before, "after": after}))
     assert after["dashboard_clients"] == 0
