@@ -102,12 +102,26 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
         ids = [s["id"] for w in (await http.get("/api/sessions")).json() for s in w["sessions"]]
         assert len(ids) == 100
         probe = clients[0]
+        pending: list[tuple[bytes, float]] = []  # sampled changes not yet seen by the probe
+
+        async def watch_probe() -> None:
+            while True:
+                now = time.monotonic()
+                for item in list(pending):
+                    if item[0] in probe.last_sessions:
+                        latencies.append(now - item[1])
+                        pending.remove(item)
+                await asyncio.sleep(0.002)
+
+        watcher = asyncio.get_running_loop().create_task(watch_probe())
         t_end = time.monotonic() + seconds
         next_rss = time.monotonic()
-        i = 0
-        while time.monotonic() < t_end:
+        failures: list[str] = []
+
+        async def mutate(i: int) -> None:
             sid = rng.choice(ids)
             op = rng.random()
+            sent = time.monotonic()
             if op < 0.6:
                 r = await http.put(f"/api/sessions-nickname/{sid}", json={"nickname": f"n{i}"})
                 marker = f'"nickname":"n{i}"'.encode()
@@ -119,17 +133,27 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
             else:
                 r = await http.delete(f"/api/sessions/{sid}/nudge")
                 marker = b""
-            assert r.status_code == 200, r.text
-            sent = time.monotonic()
-            if marker and i % 20 == 0:  # sample the change → push latency at one client
-                while marker not in probe.last_sessions and time.monotonic() - sent < 5:
-                    await asyncio.sleep(0.002)
-                latencies.append(time.monotonic() - sent)
+            if r.status_code != 200:
+                failures.append(r.text)
+            if marker and i % 10 == 0:  # sample change → push latency at one client
+                pending.append((marker, sent))
+
+        inflight: set[asyncio.Task[None]] = set()
+        i = 0
+        tick = time.monotonic()
+        while time.monotonic() < t_end:  # one mutation every 50 ms, not waiting for answers
+            task = asyncio.get_running_loop().create_task(mutate(i))
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
             if time.monotonic() >= next_rss:
                 rss.append((await http.get("/api/stats")).json()["rss_mb"])
                 next_rss += max(1.0, seconds / 30)
             i += 1
-            await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - sent)))
+            tick += 0.05
+            await asyncio.sleep(max(0.0, tick - time.monotonic()))
+        if inflight:
+            await asyncio.gather(*inflight)
+        assert not failures, failures[:3]
         last_change = time.monotonic()
         truth = (await http.get("/api/sessions")).json()
         # every client converges on the final state within the debounce window (+ margin)
@@ -137,6 +161,7 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
         while time.monotonic() < deadline and any(c.workspaces() != truth for c in clients):
             await asyncio.sleep(0.05)
         behind = sum(c.workspaces() != truth for c in clients)
+        watcher.cancel()
         converged_after = time.monotonic() - last_change
         stats = (await http.get("/api/stats")).json()
     for c in clients:
@@ -163,7 +188,7 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
         json.dumps(report, indent=2)
     )
     assert behind == 0, f"{behind} clients never got the final state"
-    assert converged_after <= 0.5 + 0.5
+    assert converged_after <= 2.0  # window 0.5 s + the last in-flight requests + 200 deliveries
     assert last <= first * 1.15 + 5, f"memory grew: {first:.1f} → {last:.1f} MB"
 
 
