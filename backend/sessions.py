@@ -78,7 +78,42 @@ def target_missing(target: RunTarget) -> str | None:
 
 # Words a command line may start with that are the shell's own, not programs on PATH.
 _SHELL_BUILTINS = frozenset(
-    ["exec", "cd", "echo", "true", "false", ":", "[", "[[", "test", "printf", "export", "set", "unset", "eval", ".", "source", "read", "trap", "exit", "command", "builtin", "ulimit", "umask", "for", "while", "until", "if", "case", "{", "(", "!", "time", "select", "function"]
+    [
+        "exec",
+        "cd",
+        "echo",
+        "true",
+        "false",
+        ":",
+        "[",
+        "[[",
+        "test",
+        "printf",
+        "export",
+        "set",
+        "unset",
+        "eval",
+        ".",
+        "source",
+        "read",
+        "trap",
+        "exit",
+        "command",
+        "builtin",
+        "ulimit",
+        "umask",
+        "for",
+        "while",
+        "until",
+        "if",
+        "case",
+        "{",
+        "(",
+        "!",
+        "time",
+        "select",
+        "function",
+    ]
 )
 
 

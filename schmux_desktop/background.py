@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .cli import UsageError, build
+from .cli import UsageError, build, preflight
 from .server import BindError, bind_socket, run, url_for
 
 if TYPE_CHECKING:
@@ -28,7 +28,12 @@ STOP_TIMEOUT = 10.0
 
 
 class BackgroundServer:
-    """Build the app, bind ``host:port``, serve on a thread; ``stop()`` ends it cleanly."""
+    """Build the app, bind ``host:port``, serve on a thread; ``stop()`` ends it cleanly.
+
+    With ``deferred_build`` only the cheap start-up checks (``preflight``) and the bind happen
+    here, and the app is built (its web stack imported, ~0.5 s) on the server thread: the
+    desktop window starts meanwhile.
+    """
 
     def __init__(
         self,
@@ -38,46 +43,75 @@ class BackgroundServer:
         demo: bool,
         host: str = "127.0.0.1",
         port: int = 0,
+        deferred_build: bool = False,
     ) -> None:
         self.token = token
         self.host = host
-        app, services = build(data_dir, token, demo)
-        self.services = cast("Services", services)
+        self._data_dir = data_dir
+        self._app: object | None = None
+        self.services: Services | None = None
+        if deferred_build:
+            preflight(data_dir, demo)
+        else:
+            self._build(demo)
         try:
             self._sock = bind_socket(host, port)
         except BindError as e:
             raise UsageError(str(e)) from e
         self.port: int = self._sock.getsockname()[1]
         self.base_url = url_for(host, self.port)
-        self.services.public_url = self.base_url
-        self._app = app
+        if self.services is not None:
+            self.services.public_url = self.base_url
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._started_at = time.monotonic()
         self._error: BaseException | None = None
+        self._stop_requested = threading.Event()
+        self._serving = False
         self._thread = threading.Thread(target=self._main, name="schmux-backend", daemon=True)
+
+    def _build(self, demo: bool) -> None:
+        app, services = build(self._data_dir, self.token, demo)
+        self._app = app
+        self.services = cast("Services", services)
 
     @property
     def login_url(self) -> str:
         """The private URL that trades the token for the session cookie (never shown)."""
         return f"{self.base_url}/?token={self.token}" if self.token else f"{self.base_url}/"
 
-    def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Start serving; return once the port accepts connections."""
+    def start(self, timeout: float = START_TIMEOUT, *, wait: bool = True) -> None:
+        """Start serving; with ``wait``, return once the port accepts connections.
+
+        The socket listens from construction on, so a client may connect before the server is
+        ready: its connection waits in the backlog. Without ``wait``, call ``wait_ready()``.
+        """
+        self._started_at = time.monotonic()
         self._thread.start()
-        deadline = time.monotonic() + timeout
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Return once serving; ``UsageError`` if the backend failed or did not start in time."""
+        deadline = self._started_at + timeout
         while not self._ready.wait(0.05):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self._thread.join(1.0)
+                if isinstance(self._error, UsageError):
+                    raise self._error
                 reason = self._error or "timed out"
                 raise UsageError(f"the backend did not start: {reason}")
         while not _accepts(self.host, self.port):
+            if self.stopping or not self._thread.is_alive():
+                raise UsageError("the backend stopped while starting")
             if time.monotonic() > deadline:
                 raise UsageError(f"the backend does not accept connections on port {self.port}")
             time.sleep(0.02)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Ask the server to stop (WebSockets closed with 1000) and wait. True if it ended."""
+        self._stop_requested.set()
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
@@ -85,6 +119,11 @@ class BackgroundServer:
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        """``stop()`` was called (maybe before the server was ready)."""
+        return self._stop_requested.is_set()
 
     @property
     def running(self) -> bool:
@@ -97,14 +136,26 @@ class BackgroundServer:
         try:
             with asyncio.Runner(loop_factory=lambda: loop) as runner:
                 runner.run(self._serve())
+        except UsageError as e:  # a deferred build found a problem: wait_ready() says it
+            self._error = e
         except BaseException as e:
             self._error = e
             log.exception("the backend stopped with an error")
         finally:
-            self._sock.detach()  # Hypercorn owned and closed the descriptor
+            if self._serving:
+                self._sock.detach()  # Hypercorn owned and closed the descriptor
+            else:
+                self._sock.close()
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
+        if self._app is None:
+            self._build(demo=False)  # preflight made the demo repo
+            assert self.services is not None
+            self.services.public_url = self.base_url
+        if self._stop_requested.is_set():
+            return
+        self._serving = True
         await run(
             self._app,  # type: ignore[arg-type]
             self._sock,

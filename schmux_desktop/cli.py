@@ -8,15 +8,25 @@ import ipaddress
 import logging
 import os
 import secrets
+import shutil
+import ssl
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from platformdirs import user_data_dir
 
 from backend import __version__
 
+if TYPE_CHECKING:
+    from .instance import AlreadyRunning, InstanceLock
+    from .server import Tls
+
 EXIT_USAGE = 2
+REQUIRED_TOOLS = {
+    "tmux": "every agent runs in a tmux session",
+    "git": "every workspace is a git worktree or clone",
+}
 
 
 class UsageError(Exception):
@@ -60,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="with no repos configured, create and add a demo repo"
     )
     p.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="--serve over HTTPS/WSS with this certificate (PEM; with --tls-key)",
+    )
+    p.add_argument(
+        "--tls-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the certificate's private key (PEM, unencrypted)",
+    )
+    p.add_argument(
         "--status-window",
         action="store_true",
         help="desktop: also open the small always-on-top status window",
@@ -99,7 +123,10 @@ def prepare_data_dir(path: Path) -> Path:
 def resolve_token(args: argparse.Namespace) -> str | None:
     if args.no_auth:
         if not is_loopback(args.host):
-            raise UsageError(f"--no-auth is only allowed on a loopback address, not {args.host}")
+            raise UsageError(
+                f"--no-auth is only allowed on a loopback address, not {args.host}: anyone who "
+                "can reach it could run commands as you; keep the token, or use an SSH tunnel"
+            )
         return None
     token = args.token if args.token is not None else os.environ.get("SCHMUX_DESKTOP_TOKEN")
     if token is not None:
@@ -108,6 +135,74 @@ def resolve_token(args: argparse.Namespace) -> str | None:
             raise UsageError("--token must be a non-empty string without spaces")
         return token
     return secrets.token_urlsafe(24)
+
+
+def resolve_tls(args: argparse.Namespace) -> Tls | None:
+    """Check ``--tls-cert``/``--tls-key`` up front, so a bad pair is a one-line error."""
+    cert: Path | None = args.tls_cert
+    key: Path | None = args.tls_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise UsageError("--tls-cert and --tls-key go together: give both")
+    if not args.serve:
+        raise UsageError(
+            "--tls-cert/--tls-key are for --serve (the window talks to its own loopback server)"
+        )
+    for option, path in (("--tls-cert", cert), ("--tls-key", key)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as e:
+            raise UsageError(f"{option} {path}: {e.strerror or e}") from e
+
+    def no_password() -> bytes:
+        raise UsageError(f"--tls-key {key} is encrypted; give an unencrypted key")
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key, password=no_password)
+    except ssl.SSLError as e:
+        raise UsageError(
+            f"cannot use --tls-cert {cert} with --tls-key {key}: {e.reason or e.args[-1]} "
+            "(both must be PEM, the key unencrypted and matching the certificate)"
+        ) from e
+    except OSError as e:
+        raise UsageError(f"cannot read --tls-cert/--tls-key: {e.strerror or e}") from e
+    from .server import Tls
+
+    return Tls(cert.resolve(), key.resolve())
+
+
+def check_tools() -> None:
+    for tool, why in REQUIRED_TOOLS.items():
+        if shutil.which(tool) is None:
+            raise UsageError(f"{tool} is not installed or not on PATH ({why}); install {tool}")
+
+
+def lock_data_dir(data_dir: Path) -> InstanceLock:
+    """Hold the data dir for this process; raises ``AlreadyRunning`` if another one does."""
+    from .instance import LOCK_FILE, InstanceLock
+
+    try:
+        return InstanceLock.acquire(data_dir)
+    except OSError as e:
+        raise UsageError(f"cannot lock {data_dir / LOCK_FILE}: {e.strerror or e}") from e
+
+
+def raise_running_window(running: AlreadyRunning) -> int:
+    """A second desktop launch: bring the running window to the front, say so, exit 0."""
+    from .instance import ask_to_raise, describe
+
+    if running.mode not in ("", "desktop"):
+        raise UsageError(f"{running}: open that address in a browser, or stop it first")
+    info = ask_to_raise(running.data_dir)
+    if info is None:
+        raise UsageError(f"{running} but does not answer; if it is stuck, end it and start again")
+    if info.get("mode") != "desktop":
+        raise UsageError(f"{describe(running.data_dir, info)}: open that address in a browser")
+    print(f"{describe(running.data_dir, info)}: brought its window to the front", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,21 +216,64 @@ def main(argv: list[str] | None = None) -> int:
         from .selftest import run_self_test
 
         return run_self_test()
+    from .instance import AlreadyRunning
+
+    lock: InstanceLock | None = None
     try:
         token = resolve_token(args)
+        tls = resolve_tls(args)
+        check_tools()
         data_dir = prepare_data_dir(
             args.data_dir or Path(user_data_dir("schmux-desktop", appauthor=False))
         )
+        try:
+            lock = lock_data_dir(data_dir)
+        except AlreadyRunning as running:
+            if args.serve:
+                # Two servers on one tmux socket and state.json would fight.
+                raise UsageError(
+                    f"{running}; stop it first, or use another --data-dir (and --port)"
+                ) from None
+            return raise_running_window(running)
         if args.serve:
-            return serve_forever(args, data_dir, token)
+            lock.publish("serve")  # the address follows once it listens
+            return serve_forever(args, data_dir, token, tls=tls, lock=lock)
         from .window import run_desktop  # the GUI toolkit is imported only here
 
-        return run_desktop(args, data_dir, token)
+        return run_desktop(args, data_dir, token, lock=lock)
     except UsageError as e:
-        print(f"schmux-desktop: error: {e}", file=sys.stderr)
+        print(f"schmux-desktop: error: {e}", file=sys.stderr, flush=True)
+        if not args.serve:
+            from .window import show_error_dialog
+
+            show_error_dialog(str(e))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 0
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def preflight(data_dir: Path, demo: bool) -> None:
+    """What ``build`` checks, without importing the web stack (~0.5 s): the demo repo, the
+    config and the state file. The desktop app runs it before opening its window and builds the
+    app itself on the server thread, while QtWebEngine starts."""
+    from backend.config import ConfigError
+    from backend.config import load as load_config
+    from backend.store import StateFileError, StateStore
+
+    try:
+        if demo:
+            from .demo import ensure_demo
+
+            ensure_demo(data_dir)
+        load_config(data_dir / "config.json", data_dir)
+        StateStore(data_dir / "state.json").load()
+    except (ConfigError, StateFileError) as e:
+        raise UsageError(str(e)) from e
+    except OSError as e:
+        raise UsageError(f"cannot prepare {data_dir}: {e.strerror or e}") from e
 
 
 def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object]:
@@ -162,25 +300,52 @@ def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object
     return app, app.config["SERVICES"]
 
 
-def serve_forever(args: argparse.Namespace, data_dir: Path, token: str | None) -> int:
+def serve_forever(
+    args: argparse.Namespace,
+    data_dir: Path,
+    token: str | None,
+    *,
+    tls: Tls | None = None,
+    lock: InstanceLock | None = None,
+) -> int:
+    import socket
+
     from .server import BindError, bind_socket, run, url_for
 
     app, services = build(data_dir, token, args.demo)
+    sockets: list[socket.socket] = []
     try:
         sock = bind_socket(args.host, args.port)
+        sockets.append(sock)
+        # Under TLS, sessions' SCHMUX_URL names a second, plain-HTTP listener on 127.0.0.1:
+        # agent hooks run `curl "$SCHMUX_URL/..."` (docs/AGENT-HOOKS.md), which would refuse a
+        # self-signed certificate, and `curl -k` everywhere would teach skipping verification.
+        # Loopback traffic never leaves the machine and the token is still required there, so
+        # this exposes nothing the desktop mode (plain HTTP on loopback) does not.
+        plain = bind_socket("127.0.0.1", 0) if tls is not None else None
+        if plain is not None:
+            sockets.append(plain)
     except BindError as e:
+        for s in sockets:
+            s.close()
         raise UsageError(str(e)) from e
     port = sock.getsockname()[1]
-    base = url_for(args.host, port)
-    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-    services.public_url = url_for(local_host, port)  # type: ignore[attr-defined]
+    base = url_for(args.host, port, "https" if tls is not None else "http")
+    if plain is not None:
+        services.public_url = url_for("127.0.0.1", plain.getsockname()[1])  # type: ignore[attr-defined]
+    else:
+        local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        services.public_url = url_for(local_host, port)  # type: ignore[attr-defined]
     ready_url = f"{base}/?token={token}" if token else f"{base}/"
 
     def on_ready() -> None:
+        if lock is not None:
+            lock.publish("serve", base + "/")
         print(f"schmux-desktop serving at {ready_url}", flush=True)
 
     try:
-        asyncio.run(run(app, sock, on_ready=on_ready))  # type: ignore[arg-type]
+        asyncio.run(run(app, sock, on_ready=on_ready, tls=tls, plain_sock=plain))  # type: ignore[arg-type]
     finally:
-        sock.detach()  # Hypercorn owns and closes the descriptor
+        for s in sockets:
+            s.detach()  # Hypercorn owns and closes the descriptors
     return 0

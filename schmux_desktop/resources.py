@@ -18,3 +18,17 @@ def static_dir() -> Path | None:
         if (c / "index.html").is_file():
             return c
     return None
+
+
+ICON_NAME = "schmux-desktop.png"
+
+
+def icon_file() -> Path | None:
+    """The app icon (PNG: Qt reads it without its SVG plugin), if this install has it."""
+    here = Path(__file__).resolve().parent
+    candidates = [here / "icons" / ICON_NAME]  # a wheel, or a frozen app
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        candidates.insert(0, Path(frozen_root) / "schmux_desktop" / "icons" / ICON_NAME)
+    candidates.append(here.parent / "packaging" / "icons" / ICON_NAME)  # a source checkout
+    return next((c for c in candidates if c.is_file()), None)

@@ -7,13 +7,15 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config as HypercornConfig
-from quart import Quart
+if TYPE_CHECKING:  # the web stack is imported when serving starts, not with bind_socket
+    from hypercorn.config import Config as HypercornConfig
+    from quart import Quart
 
-from backend.services import Services
+    from backend.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,14 @@ MISSED_PINGS = 3  # a peer silent for this many ping intervals is dropped
 
 class BindError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Tls:
+    """``--tls-cert``/``--tls-key``: the listening socket speaks HTTPS/WSS."""
+
+    cert: Path
+    key: Path
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -45,9 +55,31 @@ def url_for(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://{shown}:{port}"
 
 
-def hypercorn_config(sock: socket.socket, *, ping_interval: float = 20.0) -> HypercornConfig:
+def hypercorn_config(
+    sock: socket.socket,
+    *,
+    ping_interval: float = 20.0,
+    tls: Tls | None = None,
+    plain_sock: socket.socket | None = None,
+) -> HypercornConfig:
+    """Serve ``sock`` (over TLS with ``tls``); ``plain_sock`` is an extra plain-HTTP listener.
+
+    With certfile and keyfile set, Hypercorn wraps the sockets of ``bind`` in TLS and serves
+    those of ``insecure_bind`` as plain HTTP (``Config.create_sockets``); without them it serves
+    ``bind`` as plain HTTP and ignores ``insecure_bind``.
+    """
+    from hypercorn.config import Config as HypercornConfig
+
     config = HypercornConfig()
     config.bind = [f"fd://{sock.fileno()}"]
+    if tls is not None:
+        config.certfile = str(tls.cert)
+        config.keyfile = str(tls.key)
+        # HTTP/1.1 only: the WebSockets then upgrade exactly as over plain HTTP (no RFC 8441
+        # extended CONNECT over HTTP/2), the path every test exercises.
+        config.alpn_protocols = ["http/1.1"]
+        if plain_sock is not None:
+            config.insecure_bind = [f"fd://{plain_sock.fileno()}"]
     # Our WebSockets are closed (1000) before Hypercorn stops; what remains are its per-socket
     # ping sleepers, which only notice a closed socket after a full ping interval.
     config.graceful_timeout = 1.0
@@ -75,8 +107,12 @@ async def run(
     on_ready: Callable[[], None],
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
+    tls: Tls | None = None,
+    plain_sock: socket.socket | None = None,
 ) -> None:
     """Serve until ``stop`` is set (or SIGINT/SIGTERM), closing WebSockets with 1000 first."""
+    from hypercorn.asyncio import serve
+
     services: Services = app.config["SERVICES"]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -91,7 +127,7 @@ async def run(
         await services.begin_shutdown()
 
     ping = services.config.websocket_ping_interval_ms / 1000
-    hc = hypercorn_config(sock, ping_interval=ping)
+    hc = hypercorn_config(sock, ping_interval=ping, tls=tls, plain_sock=plain_sock)
     serving: Any = serve(app, hc, shutdown_trigger=shutdown_trigger)
     try:
         await serving

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from webview import Window
 
     from .background import BackgroundServer
+    from .instance import ControlServer, InstanceLock
     from .status_window import StatusWindow
 
 log = logging.getLogger(__name__)
@@ -39,22 +40,89 @@ GEOMETRY_FILE = "window.json"
 DEFAULT_SIZE = (1200, 800)
 MIN_SIZE = (640, 420)
 INSTALL_HINT = "install it with: pip install 'schmux-desktop[desktop]' (or run with --serve)"
+ERROR_TITLE = "schmux-desktop: cannot start"
 
 
-def run_desktop(args: argparse.Namespace, data_dir: Path, token: str | None) -> int:
-    webview = load_toolkit()
+def run_desktop(
+    args: argparse.Namespace,
+    data_dir: Path,
+    token: str | None,
+    *,
+    lock: InstanceLock | None = None,
+) -> int:
+    check_display()  # before anything starts: the commonest desktop error
     from .background import BackgroundServer
 
-    server = BackgroundServer(data_dir, token, demo=args.demo, port=args.port)
-    server.start()
+    # The backend starts first and the window opens without waiting for it: the socket already
+    # listens, so the page's first request waits in its backlog while the server thread builds
+    # the app (importing the web stack) and serves, as Qt and QtWebEngine start. The cheap checks
+    # (demo repo, config, state, port) run here first, so their errors come before any window;
+    # DesktopApp.run makes sure the backend did start. Python's imports share one core (the
+    # GIL), but QtWebEngine's start-up does not: 2.5 s to the painted dashboard became ~1.6 s.
+    server = BackgroundServer(data_dir, token, demo=args.demo, port=args.port, deferred_build=True)
+    server.start(wait=False)
     try:
-        DesktopApp(webview, server, data_dir).run(
-            show_status=bool(getattr(args, "status_window", False))
-        )
+        webview = load_toolkit()
+    except BaseException:
+        server.stop()
+        raise
+    app = DesktopApp(webview, server, data_dir)
+    control = _control_server(data_dir, app) if lock is not None else None
+    if lock is not None:
+        lock.publish("desktop")
+    try:
+        app.run(show_status=bool(getattr(args, "status_window", False)))
     finally:
+        if control is not None:
+            control.stop()
         if not server.stop():
             log.warning("the backend did not stop in time")
+    if app.error is not None:
+        raise app.error
     return 0
+
+
+def _control_server(data_dir: Path, app: DesktopApp) -> ControlServer | None:
+    from .instance import ControlServer
+
+    try:
+        return ControlServer(data_dir, app.open_dashboard).start()
+    except OSError as e:  # a second launch then says this one does not answer
+        log.warning("cannot listen for a second launch: %s", e)
+        return None
+
+
+def show_error_dialog(message: str) -> bool:
+    """Show a start-up error in a Qt message box when a display is usable; True if shown.
+
+    The caller has printed it to stderr already; this blocks until the user closes the box.
+    """
+    if os.environ.get("SCHMUX_DESKTOP_NO_DIALOG"):
+        return False
+    try:
+        check_display()
+        import PySide6
+
+        _check_qt_platform_plugin(Path(PySide6.__file__).parent)
+        from PySide6.QtGui import QIcon
+        from PySide6.QtWidgets import QApplication, QMessageBox
+    except (UsageError, ImportError):
+        return False
+    qt_app = QApplication.instance() or QApplication([sys.argv[0] or TITLE])
+    icon = _icon_path()
+    if icon is not None:
+        QApplication.setWindowIcon(QIcon(str(icon)))
+    box = QMessageBox(QMessageBox.Icon.Critical, ERROR_TITLE, message)
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.exec()
+    del qt_app
+    return True
+
+
+def _icon_path() -> Path | None:
+    from .resources import icon_file
+
+    return icon_file()
 
 
 # -- the toolkit ------------------------------------------------------------------------------
@@ -184,6 +252,8 @@ class DesktopApp:
         )
         self.notify = desktop_notify
         self.main: Window | None = None
+        self.error: UsageError | None = None  # the backend failed to start
+        self._closed = threading.Event()
 
     def run(self, *, show_status: bool = False) -> None:
         from webview.menu import Menu, MenuAction
@@ -220,17 +290,32 @@ class DesktopApp:
         main.events.closed += self._on_main_closed
         main.events.loaded += self._install_hooks
         previous = self._install_signal_handlers()
+        icon = _icon_path()
         try:
             self.webview.start(
-                self.status.open if show_status else None,
+                lambda: self._started(show_status),
                 gui="qt",
                 private_mode=True,
                 debug=bool(os.environ.get("SCHMUX_DESKTOP_DEBUG")),
+                icon=str(icon) if icon is not None else None,
             )
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.geometry.save()
+
+    def _started(self, show_status: bool) -> None:
+        """Once the GUI runs (on a pywebview thread): make sure the backend came up."""
+        try:
+            self.server.wait_ready()
+        except UsageError as e:
+            if self._closed.is_set() or self.server.stopping:
+                return  # closed (or SIGTERM) before the backend was ready: not an error
+            self.error = e
+            self.quit()
+            return
+        if show_status:
+            self.status.open()
 
     # -- actions (called from pywebview's threads) -------------------------------------------
 
@@ -246,7 +331,7 @@ class DesktopApp:
             self.main.evaluate_js(f"window.location.hash = {json.dumps(route)}")
 
     def quit(self) -> None:
-        if self.main is not None:
+        if self.main is not None and not self._closed.is_set():
             self.main.destroy()
 
     def _reload(self) -> None:
@@ -258,6 +343,7 @@ class DesktopApp:
             self.main.evaluate_js(HOOKS_JS)
 
     def _on_main_closed(self) -> None:
+        self._closed.set()
         self.status.close()  # the app ends when its last window closes
 
     def _install_signal_handlers(self) -> dict[int, Any]:
