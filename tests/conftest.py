@@ -81,5 +81,3 @@ def make_server(short_dir: Path, origin: Path) -> Iterator[Callable[..., Server]
 @pytest.fixture
 def server(make_server: Callable[..., Server]) -> Server:
     return make_server()
-
-

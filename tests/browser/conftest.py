@@ -49,7 +49,9 @@ def _ensure_frontend_built() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        _missing("backend/web is not built and npm is missing (cd frontend && npm ci && npm run build)")
+        _missing(
+            "backend/web is not built and npm is missing (cd frontend && npm ci && npm run build)"
+        )
     frontend = ROOT / "frontend"
     if not (frontend / "node_modules").exists():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=frontend, check=True)
