@@ -142,6 +142,11 @@ class TerminalHub:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
+        if not s.running and not any("exited (" in ln for ln in lines[-3:]):
+            # tmux draws its own marker a moment after the pane dies; do not depend on it
+            status = "by a signal" if s.exit_status is None else f"status {s.exit_status}"
+            lines.append(f"\x1b[0mexited ({status})")
+            y = min(len(lines) - 1, max(y, h - 1))
         # Rows beyond the capture are blank; place the cursor relative to the visible screen.
         content = "\r\n".join(lines) + f"\x1b[{y + 1};{x + 1}H"
         return encode(
@@ -246,12 +251,29 @@ class TerminalHub:
             self.rotate(stream.path)
             stream.offset = 0
 
+    def _drain(self, stream: Stream) -> None:
+        """Hand every byte written so far to the stream's viewers (before a rotation)."""
+        try:
+            with stream.path.open("rb") as f:
+                f.seek(stream.offset)
+                while data := f.read(READ_CHUNK):
+                    stream.offset += len(data)
+                    text = stream.decoder.decode(data)
+                    if text:
+                        for v in stream.viewers:
+                            v.push(text, len(data))
+        except OSError:
+            return
+
     def rotate(self, path: Path) -> None:
         """Keep the last bytes (up to LOG_KEEP) in ``<log>.1`` and empty the live log in place.
 
         ``cat >> log`` appends with O_APPEND, so after the truncation it simply writes at the
         new end; a reader of this stream continues from offset 0."""
         keep = min(LOG_KEEP, self.log_max)
+        for stream in self.streams.values():
+            if stream.path == path:
+                self._drain(stream)  # nothing the viewers have not seen is cut away
         try:
             with path.open("rb") as f:
                 size = f.seek(0, os.SEEK_END)
