@@ -465,6 +465,7 @@ class Services:
         next_timed = loop.time() + self._session_interval()
         held: set[str] = set()
         attention_due: float | None = None
+        status_retries = 0
         while True:
             wait = max(0.0, next_timed - loop.time())
             if held:
@@ -480,13 +481,21 @@ class Services:
             try:
                 if timed or self._tmux_dirty:
                     self._tmux_dirty = False
-                    await self.sessions.refresh_running()
+                    if await self.sessions.refresh_running() and status_retries < 10:
+                        status_retries += 1  # an exit status tmux has not recorded yet
+                        loop.call_later(0.2, self._poke_tmux)
+                    else:
+                        status_retries = 0
                 ids = None if timed or not self.watcher.active else self._output_dirty | held
                 self._output_dirty = set()
                 held = self.sessions.refresh_output(ids, output_every=self.broadcaster.output_every)
                 attention_due = await self.attention.check()
             except Exception:
                 log.exception("session refresh failed")
+
+    def _poke_tmux(self) -> None:
+        self._tmux_dirty = True
+        self._session_poke.set()
 
     def _session_interval(self) -> float:
         if self.watcher.active and self._tmux_hooks:

@@ -160,6 +160,10 @@ class SessionManager:
         lines = [
             "#!/bin/sh",
             "# written by schmux-desktop; removes itself",
+            # A trap (not an ignore, which the agent would inherit) keeps this shell alive
+            # through Ctrl-C, so the pane reports the agent's status (130) instead of dying by
+            # the signal. First thing, so even an early Ctrl-C finds it in place.
+            "trap : INT QUIT",
             'rm -f -- "$0"',
             f"export SCHMUX_SESSION_ID={shlex.quote(session_id)}",
             f"export SCHMUX_WORKSPACE_ID={shlex.quote(workspace.id)}",
@@ -168,9 +172,6 @@ class SessionManager:
             "unset TMUX TMUX_PANE",
             f"cd -- {shlex.quote(workspace.path)} || exit 126",
         ]
-        # A trap (not an ignore, which the agent would inherit) keeps this shell alive through
-        # Ctrl-C, so the pane reports the agent's status (130) instead of dying by the signal.
-        lines.append("trap : INT QUIT")
         if target.type == "promptable" and prompt:
             # The prompt is one single-quoted word: the shell never expands anything in it.
             lines.append(f"{target.command} {shlex.quote(prompt)}")
@@ -285,25 +286,32 @@ class SessionManager:
             session.nudge_summary = ""
             session.nudge_source = ""
 
-    async def refresh_running(self) -> None:
-        """Bring running state and exit status up to date from the tmux server."""
+    async def refresh_running(self) -> bool:
+        """Bring running state and exit status up to date from the tmux server.
+
+        Returns True when a pane is dead but tmux has no exit status for it yet (its hook can
+        fire before the status is recorded): the caller should look again shortly."""
         try:
             panes = await self.tmux.panes()
         except (TmuxError, TimeoutError) as e:
             log.warning("cannot read tmux state: %s", e)
-            return
+            return False
+        pending = False
         changes: list[tuple[Session, bool, int | None, int | None]] = []
         for s in self.registry.state.sessions.values():
             pane = panes.get(s.tmux_name)
             running = pane is not None and not pane.dead
             status = pane.dead_status if pane is not None and pane.dead else None
             pid = pane.pid if pane is not None else None
+            if pane is not None and pane.dead and status is None:
+                pending = True
             if (s.running, s.exit_status, s.pid) != (running, status, pid):
                 changes.append((s, running, status, pid))
         if changes:
             with self.registry.change("running"):
                 for s, running, status, pid in changes:
                     s.running, s.exit_status, s.pid = running, status, pid
+        return pending
 
     def refresh_output(self, ids: set[str] | None = None, *, output_every: float = 5.0) -> set[str]:
         """Move ``last_output_at`` forward from the logs, at most once per ``output_every`` s per

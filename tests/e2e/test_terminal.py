@@ -139,12 +139,12 @@ async def test_arrow_keys_and_paste_reach_the_pane_literally(srv: Server) -> Non
 async def test_ctrl_c_reaches_the_agent(srv: Server) -> None:
     sid = spawn(srv, "sleeper")
     async with Term(srv, sid) as t:
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)  # let the launcher start the agent
         await t.send("\x03")
         for _ in range(200):
             s = srv.session(sid)
-            if s is not None and not s["running"]:
-                break
+            if s is not None and not s["running"] and s["exit_status"] is not None:
+                break  # (the status can follow the stop by a moment: tmux records it later)
             await asyncio.sleep(0.05)
         s = srv.session(sid)
         assert s is not None and s["running"] is False and s["exit_status"] == 130
