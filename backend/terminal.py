@@ -128,16 +128,24 @@ class TerminalHub:
     async def full_message(self, session_id: str) -> str:
         s = self._session(session_id)
         try:
-            text = await self.tmux.capture(s.tmux_name, lines=HISTORY_LINES)
-            x, y, _w, h = await self.tmux.cursor(s.tmux_name)
-        except TmuxError:
+            # one tmux call: a resize in between cannot make capture and cursor disagree
+            text, x, y, _w, h = await self.tmux.capture_with_cursor(
+                s.tmux_name, lines=HISTORY_LINES
+            )
+        except (TmuxError, ValueError):
             note = "session ended" if s.exit_status is None else f"exited (status {s.exit_status})"
             text = (
                 self._tail_of_log(session_id)
                 + f"\r\n\x1b[2m[{note}; the tmux pane is gone]\x1b[0m\r\n"
             )
             return encode(
-                {"type": "full", "content": text, "running": False, "exit_status": s.exit_status}
+                {
+                    "type": "full",
+                    "content": text,
+                    "rows": self.default_rows,
+                    "running": False,
+                    "exit_status": s.exit_status,
+                }
             )
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -146,7 +154,7 @@ class TerminalHub:
             # tmux draws its own marker a moment after the pane dies; do not depend on it
             status = "by a signal" if s.exit_status is None else f"status {s.exit_status}"
             lines.append(f"\x1b[0mexited ({status})")
-            y = min(len(lines) - 1, max(y, h - 1))
+            x, y = 0, h - 1  # the screen scrolled by the added line: bottom row
         # Rows beyond the capture are blank; place the cursor relative to the visible screen.
         content = "\r\n".join(lines) + f"\x1b[{y + 1};{x + 1}H"
         return encode(

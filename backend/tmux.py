@@ -165,15 +165,6 @@ class Tmux:
         x, y, w, h = (int(v) for v in last.split())
         return body + "\n", x, y, w, h
 
-    async def cursor(self, name: str) -> tuple[int, int, int, int]:
-        """(cursor_x, cursor_y, pane_width, pane_height) of the session's pane."""
-        out = await self.run(
-            "display-message", "-p", "-t", f"={name}:",
-            "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}",
-        )  # fmt: skip
-        x, y, w, h = (int(v) for v in out.split())
-        return x, y, w, h
-
     async def resize(self, name: str, cols: int, rows: int) -> None:
         await self.run("resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows))
 

@@ -88,7 +88,6 @@ def test_ignored_files_do_not_block_dispose(server: Server) -> None:
     with server.client() as c:
         c.post(f"/api/dispose/{wid['session_id']}").raise_for_status()
     path = Path(server.workspace(wid["workspace_id"])["path"])  # type: ignore[index]
-    (path / ".git").exists()
     exclude = Path(git(path, "rev-parse", "--git-common-dir"))
     if not exclude.is_absolute():
         exclude = path / exclude
