@@ -361,7 +361,3 @@ class SessionManager:
             await self.tmux.kill_session(name)
         await self.refresh()
         return orphans
-
-    async def kill_all_of(self, workspace_id: str) -> None:
-        for s in list(self.registry.state.sessions_of(workspace_id)):
-            await self.tmux.kill_session(s.tmux_name)

@@ -167,7 +167,3 @@ class Tmux:
 
     async def resize(self, name: str, cols: int, rows: int) -> None:
         await self.run("resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows))
-
-    async def kill_server(self) -> None:
-        with contextlib.suppress(TmuxError):
-            await self.run("kill-server")
