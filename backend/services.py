@@ -107,9 +107,8 @@ class Services:
             log_path=self.sessions.log_path,
             polling=lambda: not self.watcher.active,
         )
-        self.sessions.rotate_log = self.terminals.rotate
         self.terminals.default_rows = self.config.terminal_height
-        self.terminals.log_max = self.sessions.log_max = self.config.log_max_bytes
+        self.sessions.log_max = self.config.log_max_bytes
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
@@ -219,7 +218,7 @@ class Services:
             raise BadRequest(f"invalid config: {e}") from e
         config_mod.save(self.paths.config, new)
         self.config = new
-        self.terminals.log_max = self.sessions.log_max = new.log_max_bytes
+        self.sessions.log_max = new.log_max_bytes
         self.events.emit(ConfigChanged())
         return new
 

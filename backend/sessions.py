@@ -133,7 +133,6 @@ class SessionManager:
         self.run_dir = run_dir
         self.env = env
         self._output_updated: dict[str, float] = {}
-        self.rotate_log: Callable[[Path], None] | None = None
         self.log_max = 16 * 1024 * 1024
 
     def log_path(self, session_id: str) -> Path:
@@ -215,6 +214,7 @@ class SessionManager:
                 width=width,
                 height=height,
                 log=log_file,
+                log_max=self.log_max,
             )
         except (TmuxError, OSError) as e:
             with contextlib.suppress(OSError):
@@ -326,8 +326,6 @@ class SessionManager:
                 st = self.log_path(s.id).stat()
             except OSError:
                 continue
-            if st.st_size > self.log_max and self.rotate_log is not None:
-                self.rotate_log(self.log_path(s.id))
             if st.st_size == 0 or (
                 s.last_output_at is not None and st.st_mtime <= s.last_output_at
             ):

@@ -5,7 +5,11 @@ tmux with colours, ending with the cursor placed where the pane has it. Then ``a
 carry the raw bytes tmux's ``pipe-pane`` writes to ``logs/<id>.log``, read from where the log
 ended when the viewer arrived. All viewers of one session share one reader, so they see the
 same bytes. A viewer that falls more than ``MAX_BACKLOG`` behind gets a fresh ``full`` instead
-of a replay, so a huge burst never piles up in memory. Logs are rotated past ``LOG_MAX``.
+of a replay, so a huge burst never piles up in memory.
+
+The log's writer rotates it (``backend.tmux.LOG_WRITER``): it moves a full log to ``<log>.1``
+and starts a new one. The reader holds the file open, so when the path names a new file it
+reads what is left of the old one, complete by then, and goes on with the new one.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from backend.errors import BadRequest
 from backend.models import Session
@@ -29,8 +33,6 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 256 * 1024
 MAX_BACKLOG = 1024 * 1024
-LOG_MAX = 16 * 1024 * 1024
-LOG_KEEP = 2 * 1024 * 1024
 HISTORY_LINES = 5000
 POLL_SECONDS = 0.05  # only without file watching
 MAX_INPUT = 64 * 1024
@@ -71,7 +73,7 @@ class Viewer:
 class Stream:
     session_id: str
     path: Path
-    offset: int
+    file: IO[bytes] | None  # the log being read; None until it exists
     decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
     )
@@ -95,7 +97,6 @@ class TerminalHub:
         self._polling = polling
         self.streams: dict[str, Stream] = {}
         self.default_rows = 40
-        self.log_max = LOG_MAX
         self._poller: asyncio.TimerHandle | None = None
 
     # -- viewers ------------------------------------------------------------------------
@@ -105,11 +106,11 @@ class TerminalHub:
         stream = self.streams.get(session_id)
         if stream is None:
             path = self._log_path(session_id)
-            try:
-                offset = path.stat().st_size
-            except OSError:
-                offset = 0
-            stream = Stream(session_id, path, offset, running=s.running)
+            file: IO[bytes] | None = None
+            with contextlib.suppress(OSError):
+                file = path.open("rb")
+                file.seek(0, os.SEEK_END)  # the full capture covers what came before
+            stream = Stream(session_id, path, file, running=s.running)
             self.streams[session_id] = stream
         viewer = Viewer(session_id)
         stream.viewers.add(viewer)
@@ -124,6 +125,8 @@ class TerminalHub:
         stream.viewers.discard(viewer)
         if not stream.viewers:
             del self.streams[viewer.session_id]
+            if stream.file is not None:
+                stream.file.close()
 
     async def full_message(self, session_id: str) -> str:
         s = self._session(session_id)
@@ -168,14 +171,19 @@ class TerminalHub:
         )
 
     def _tail_of_log(self, session_id: str, limit: int = 256 * 1024) -> str:
+        """The last ``limit`` bytes of output, from the rotated log too if the live one is short."""
         path = self._log_path(session_id)
-        try:
-            with path.open("rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - limit))
-                data = f.read(limit)
-        except OSError:
-            return ""
+        data = b""
+        for p in (path, path.with_name(path.name + ".1")):
+            try:
+                with p.open("rb") as f:
+                    size = f.seek(0, os.SEEK_END)
+                    f.seek(max(0, size - (limit - len(data))))
+                    data = f.read(limit - len(data)) + data
+            except OSError:
+                continue
+            if len(data) >= limit:
+                break
         return data.decode("utf-8", errors="replace")
 
     async def next_messages(self, viewer: Viewer) -> list[str]:
@@ -237,64 +245,42 @@ class TerminalHub:
         if self.streams.get(stream.session_id) is not stream:
             return
         try:
-            with stream.path.open("rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                if size < stream.offset:  # rotated or truncated underneath us
-                    stream.offset = 0
-                f.seek(stream.offset)
-                data = f.read(READ_CHUNK)
-        except OSError:
+            data = self._next_chunk(stream)
+        except OSError as e:
+            log.warning("cannot read %s: %s", stream.path, e)
             return
         if not data:
             return
-        stream.offset += len(data)
         text = stream.decoder.decode(data)
         if text:
             for v in stream.viewers:
                 v.push(text, len(data))
-        if stream.offset < size:  # more to read: continue after other work had its turn
-            stream.scheduled = True
-            asyncio.get_running_loop().call_soon(self._read, stream)
-        elif size > self.log_max:
-            self.rotate(stream.path)
-            stream.offset = 0
+        # maybe more to read: continue after other work had its turn
+        stream.scheduled = True
+        asyncio.get_running_loop().call_soon(self._read, stream)
 
-    def _drain(self, stream: Stream) -> None:
-        """Hand every byte written so far to the stream's viewers (before a rotation)."""
+    def _next_chunk(self, stream: Stream) -> bytes:
+        if stream.file is None:
+            try:
+                stream.file = stream.path.open("rb")  # created after the viewer came: all new
+            except FileNotFoundError:
+                return b""
+        data = stream.file.read(READ_CHUNK)
+        if data:
+            return data
+        # At the end. Has the writer moved this log away and begun a new one?
         try:
-            with stream.path.open("rb") as f:
-                f.seek(stream.offset)
-                while data := f.read(READ_CHUNK):
-                    stream.offset += len(data)
-                    text = stream.decoder.decode(data)
-                    if text:
-                        for v in stream.viewers:
-                            v.push(text, len(data))
-        except OSError:
-            return
-
-    def rotate(self, path: Path) -> None:
-        """Keep the last bytes (up to LOG_KEEP) in ``<log>.1`` and empty the live log in place.
-
-        ``cat >> log`` appends with O_APPEND, so after the truncation it simply writes at the
-        new end; a reader of this stream continues from offset 0."""
-        keep = min(LOG_KEEP, self.log_max)
-        for stream in self.streams.values():
-            if stream.path == path:
-                self._drain(stream)  # nothing the viewers have not seen is cut away
-        try:
-            with path.open("rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - keep))
-                tail = f.read()
-            path.with_name(path.name + ".1").write_bytes(tail)
-            os.truncate(path, 0)
-        except OSError as e:
-            log.warning("cannot rotate %s: %s", path, e)
-            return
-        for stream in self.streams.values():
-            if stream.path == path:
-                stream.offset = 0
+            current = os.stat(stream.path).st_ino
+        except FileNotFoundError:
+            return b""  # not created yet; its creation wakes us
+        if current == os.fstat(stream.file.fileno()).st_ino:
+            return b""
+        data = stream.file.read(READ_CHUNK)  # the old log is complete now: finish it first
+        if data:
+            return data
+        stream.file.close()
+        stream.file = None
+        return self._next_chunk(stream)
 
     def on_sessions_changed(self) -> None:
         for sid, stream in list(self.streams.items()):
@@ -329,6 +315,9 @@ class TerminalHub:
         for stream in self.streams.values():
             for v in stream.viewers:
                 v.close("server shutting down")
+            if stream.file is not None:
+                stream.file.close()
+                stream.file = None
         if self._poller is not None:
             self._poller.cancel()
             self._poller = None

@@ -28,6 +28,22 @@ set -g default-terminal "screen-256color"
 """
 
 
+# The pane's output goes to ``<log>`` through this writer, the only process that touches the log.
+# It appends at most ``max`` bytes to a file, then moves it to ``<log>.1`` and starts a new one,
+# so a file it has moved away is complete: a reader finishes it, then follows the new one, and
+# no byte is lost between the two. (``head -c`` reads no byte past its count; ``stdbuf -o0``
+# makes it write each read at once.) No ``#`` in here: tmux would expand it as a format.
+LOG_WRITER = (
+    'log=$1 max=$2; '
+    'command -v stdbuf >/dev/null 2>&1 || exec cat >> "$log"; '
+    "while :; do "
+    'size=$(wc -c < "$log" 2>/dev/null) || size=0; '
+    'if [ "$size" -ge "$max" ]; then mv -f -- "$log" "$log.1"; size=0; fi; '
+    'stdbuf -o0 head -c "$((max - size))" >> "$log" || exit; '
+    'size=$(wc -c < "$log") && [ "$size" -ge "$max" ] || exit 0; '
+    "done"
+)
+
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+,=@-]+$")
 
 
@@ -93,14 +109,18 @@ class Tmux:
         return out.decode(errors="replace")
 
     async def new_session(
-        self, name: str, argv: list[str], *, width: int, height: int, log: Path
+        self, name: str, argv: list[str], *, width: int, height: int, log: Path, log_max: int
     ) -> None:
         """Start ``argv`` in a detached session, keeping the pane on exit and logging from byte one.
 
         The three commands go in one tmux invocation: tmux runs them before it reads any
-        output from the new pane, so the log misses nothing.
+        output from the new pane, so the log misses nothing. The log is rotated past
+        ``log_max`` bytes by its writer (see ``LOG_WRITER``).
         """
-        pipe = f"exec cat >> {shlex.quote(str(log))}"
+        pipe = (
+            f"exec sh -c {shlex.quote(LOG_WRITER)} schmux-log"
+            f" {shlex.quote(str(log))} {max(1024, int(log_max))}"
+        )
         await self.run(
             "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *argv,
             ";", "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -153,12 +155,20 @@ async def test_ctrl_c_reaches_the_agent(srv: Server) -> None:
 async def test_two_viewers_see_the_same_bytes(srv: Server) -> None:
     sid = spawn(srv, "shell")
     async with Term(srv, sid) as a, Term(srv, sid) as b:
+        for _ in range(200):  # both have their full screen: from here on they share the stream
+            if all(any(m["type"] == "full" for m in t.messages) for t in (a, b)):
+                break
+            await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)
         await a.send("for i in 1 2 3; do echo same-$i; done\r")
         await a.wait_for("same-3\r\n")
         await b.wait_for("same-3\r\n")
         await asyncio.sleep(0.2)
-        assert a.appended() == b.appended()
+        # (the shell's own start-up output may reach one viewer before the other's full)
+        tail_a, tail_b = (t.appended() for t in (a, b))
+        tail_a, tail_b = tail_a[tail_a.index("for i in") :], tail_b[tail_b.index("for i in") :]
+        assert tail_a == tail_b
+        assert "same-1" in tail_a
 
 
 async def test_exited_agent_shows_exit_status(srv: Server) -> None:
@@ -259,10 +269,19 @@ async def test_log_rotation_keeps_the_live_stream(make_server: Callable[..., Ser
     sid = item["session_id"]
     async with Term(srv, sid) as t:
         await t.wait_for("ROTATION-DONE", timeout=30)
-        # Known gap (issue 5): under load a rotation can still cut bytes a viewer had not read
-        # yet; the stream itself goes on. Checked here: the stream survives every rotation.
-        assert "chunk-30" in t.output()
+    # Not a byte lost across ~10 rotations: after the last full capture (a viewer that falls
+    # far behind gets a fresh one), every chunk is whole and the chunk numbers run on.
+    last_full = max(i for i, m in enumerate(t.messages) if m["type"] == "full")
+    text = "".join(m["content"] for m in t.messages[last_full + 1 :] if m["type"] == "append")
+    marks = list(re.finditer(r" chunk-(\d+)", text))
+    numbers = [int(m.group(1)) for m in marks]
+    assert len(numbers) >= 5 and numbers[-1] == 30, numbers
+    assert numbers == list(range(numbers[0], 31)), numbers
+    for a, b in itertools.pairwise(marks):
+        assert text.count("x", a.end(), b.start()) == 30000, (a.group(0), b.group(0))
     log = srv.data_dir / "logs" / f"{sid}.log"
     rotated = srv.data_dir / "logs" / f"{sid}.log.1"
-    assert rotated.exists() and rotated.stat().st_size <= 256 * 1024
-    assert log.stat().st_size < 256 * 1024 + 256 * 1024  # capped, not 1.8 MB
+    assert rotated.stat().st_size == 256 * 1024  # the writer moves a log away when it is full
+    assert log.stat().st_size < 256 * 1024
+    everything = rotated.read_bytes() + log.read_bytes()
+    assert everything.endswith(b"ROTATION-DONE\r\n")

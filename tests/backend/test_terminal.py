@@ -1,0 +1,127 @@
+"""The log writer (``LOG_WRITER``, a real ``sh``) and the terminal reader following its rotations."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.models import Session
+from backend.terminal import Stream, TerminalHub
+from backend.tmux import LOG_WRITER, Tmux
+
+
+def start_writer(log: Path, max_bytes: int) -> subprocess.Popen[bytes]:
+    log.touch()  # as a spawn does: the log exists before the pane writes
+    return subprocess.Popen(
+        ["sh", "-c", LOG_WRITER, "schmux-log", str(log), str(max_bytes)], stdin=subprocess.PIPE
+    )
+
+
+def feed(proc: subprocess.Popen[bytes], data: bytes, seed: int) -> None:
+    """Write ``data`` in uneven pieces with pauses, the way a pane's output arrives."""
+    rng = random.Random(seed)
+    assert proc.stdin is not None
+    i = 0
+    while i < len(data):
+        n = rng.choice([1, 7, 100, 1000, 4096, 20000])
+        proc.stdin.write(data[i : i + n])
+        proc.stdin.flush()
+        i += n
+        if rng.random() < 0.05:
+            time.sleep(0.001)
+    proc.stdin.close()
+
+
+def make_hub(tmp_path: Path, log: Path) -> TerminalHub:
+    session = Session(id="s", workspace_id="w", target="t", tmux_name="schmux-s", nickname="")
+    return TerminalHub(
+        Tmux(tmp_path / "tmux.sock", tmp_path / "tmux.conf"),
+        session=lambda _sid: session,
+        log_path=lambda _sid: log,
+        polling=lambda: True,
+    )
+
+
+def test_writer_rotates_at_the_limit_and_keeps_every_byte(tmp_path: Path) -> None:
+    log = tmp_path / "s.log"
+    data = bytes(random.Random(1).randrange(256) for _ in range(50_000))
+    proc = start_writer(log, 4096)
+    feed(proc, data, seed=1)
+    assert proc.wait(timeout=30) == 0
+    rotated = log.with_name("s.log.1")
+    assert rotated.stat().st_size == 4096
+    assert log.read_bytes() == data[-(len(data) % 4096) :]
+    assert rotated.read_bytes() == data[-(len(data) % 4096) - 4096 : -(len(data) % 4096)]
+
+
+def test_writer_continues_a_log_that_already_has_bytes(tmp_path: Path) -> None:
+    log = tmp_path / "s.log"
+    log.write_bytes(b"a" * 3000)  # a restarted writer appends, and still rotates at the limit
+    proc = start_writer(log, 4096)
+    feed(proc, b"b" * 2000, seed=2)
+    assert proc.wait(timeout=30) == 0
+    assert log.with_name("s.log.1").read_bytes() == b"a" * 3000 + b"b" * 1096
+    assert log.read_bytes() == b"b" * 904
+
+
+def test_reader_follows_the_writer_through_rotations(tmp_path: Path) -> None:
+    """Reading while the writer rotates every 4 KiB: the reader gets every byte, in order."""
+    log = tmp_path / "s.log"
+    data = b"".join(b"line %06d\r\n" % i for i in range(40_000))  # ~470 KB: ~115 rotations
+    proc = start_writer(log, 4096)
+    hub = make_hub(tmp_path, log)
+    stream = Stream("s", log, None)
+    writer = threading.Thread(target=feed, args=(proc, data, 3))
+    writer.start()
+    got = bytearray()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        chunk = hub._next_chunk(stream)
+        got += chunk
+        if not chunk:
+            if proc.poll() is not None and len(got) >= len(data):
+                break
+            time.sleep(0.0005)
+    writer.join()
+    assert proc.wait(timeout=30) == 0
+    assert len(got) == len(data)
+    assert bytes(got) == data
+
+
+def test_reader_finishes_a_log_moved_between_its_read_and_its_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrow race, made certain: the writer appends and moves the log away right after the
+    reader found its end. The reader must still deliver those last bytes before the new log's."""
+    import backend.terminal as terminal
+
+    log = tmp_path / "s.log"
+    log.write_bytes(b"one ")
+    hub = make_hub(tmp_path, log)
+    stream = Stream("s", log, None)
+    assert hub._next_chunk(stream) == b"one "
+    real_stat = os.stat
+    moved = False
+
+    def stat_after_the_writer_moved_on(path: os.PathLike[str] | str, **kw: bool) -> os.stat_result:
+        nonlocal moved
+        if Path(path) == log and not moved:
+            moved = True
+            with log.open("ab") as f:
+                f.write(b"two ")
+            log.rename(log.with_name("s.log.1"))
+            log.write_bytes(b"three")
+        return real_stat(path, **kw)
+
+    monkeypatch.setattr(terminal.os, "stat", stat_after_the_writer_moved_on)
+    got = b""
+    while chunk := hub._next_chunk(stream):
+        got += chunk
+    assert moved
+    assert got == b"two three"
