@@ -143,6 +143,8 @@ class Services:
             await self.tmux.reload_conf()  # a server left running by an older app
         self._tmux_hooks = "set-hook" in self.paths.tmux_conf.read_text()
         await self.sessions.adopt()
+        # tmux commands over one persistent client from now on; one-shot clients until it is up
+        self.tasks.spawn(self.tmux.start_control(), name="tmux-control-client")
         if self.watcher.start():
             self.watcher.watch_dir("logs", str(self.paths.logs))
             self.watcher.watch_dir("run", str(self.paths.run))
@@ -161,6 +163,7 @@ class Services:
         await self.broadcaster.close_all(1000, timeout=0.5)
         await self.tasks.close()
         self.watcher.close()
+        self.tmux.close()
 
     # -- reads ----------------------------------------------------------------------------
 

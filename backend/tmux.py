@@ -7,7 +7,9 @@ the session manager; only our own names and paths reach tmux's command line.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import re
 import shlex
@@ -15,6 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import procs
+from backend.tmuxcontrol import (
+    SEPARATOR,
+    ControlClient,
+    ControlCommandError,
+    ControlLost,
+)
+
+log = logging.getLogger(__name__)
 
 TMUX_CONF = """\
 # written by schmux-desktop for its own tmux server
@@ -34,7 +44,7 @@ set -g default-terminal "screen-256color"
 # no byte is lost between the two. (``head -c`` reads no byte past its count; ``stdbuf -o0``
 # makes it write each read at once.) No ``#`` in here: tmux would expand it as a format.
 LOG_WRITER = (
-    'log=$1 max=$2; '
+    "log=$1 max=$2; "
     'command -v stdbuf >/dev/null 2>&1 || exec cat >> "$log"; '
     "while :; do "
     'size=$(wc -c < "$log" 2>/dev/null) || size=0; '
@@ -59,6 +69,13 @@ class Pane:
     pid: int | None
 
 
+def _argv_word(arg: str) -> str:
+    """An argument for a one-shot client: there, a trailing ';' ends a command unless escaped."""
+    if arg == SEPARATOR:
+        return ";"
+    return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TMUX", None)
@@ -66,11 +83,21 @@ def _env() -> dict[str, str]:
     return env
 
 
+CONTROL_RETRY = 2.0  # after the control client could not start: one-shot clients meanwhile
+
+
 class Tmux:
+    """Commands go over a persistent control client once ``start_control()`` has one running,
+    through a one-shot ``tmux`` process each otherwise (and always for pane captures)."""
+
     def __init__(self, socket: Path, conf: Path, *, timeout: float = 10.0) -> None:
         self.socket = socket
         self.conf = conf
         self.timeout = timeout
+        self._control: ControlClient | None = None
+        self._control_starting = False
+        self._control_failed_at = float("-inf")
+        self._control_wanted = False
 
     @property
     def attach_prefix(self) -> str:
@@ -93,8 +120,84 @@ class Tmux:
         with contextlib.suppress(TmuxError):
             await self.run("source-file", str(self.conf))
 
-    async def run(self, *args: str, input: bytes | None = None) -> str:
-        argv = ["tmux", "-S", str(self.socket), "-f", str(self.conf), *args]
+    # -- the control client ------------------------------------------------------------------
+
+    async def start_control(self) -> bool:
+        """Start (or restart) the control client; False if it could not (no session yet)."""
+        self._control_wanted = True
+        if self._control is not None and self._control.alive:
+            return True
+        if self._control_starting:
+            return False
+        self._control_starting = True
+        try:
+            client = await self._attach_control()
+        finally:
+            self._control_starting = False
+        if client is None:
+            self._control_failed_at = asyncio.get_running_loop().time()
+            return False
+        if not self._control_wanted:  # closed while starting
+            client.close()
+            return False
+        self._control = client
+        return True
+
+    async def _attach_control(self) -> ControlClient | None:
+        try:
+            names = (await self._run_once(("list-sessions", "-F", "#{session_name}"), None)).split()
+        except TmuxError:
+            return None  # no server yet: the first spawn starts it
+        if not names:
+            return None
+        # an agent's session (ours are named schmux-...), else whatever the server has
+        name = next((n for n in names if n.startswith("schmux-")), names[0])
+        client = ControlClient(self.socket, self.conf, env=_env())
+        try:
+            await client.start(name, timeout=self.timeout)
+        except ControlLost as e:
+            log.info("no tmux control client (one tmux process per command): %s", e)
+            return None
+        return client
+
+    def close(self) -> None:
+        self._control_wanted = False
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+
+    async def _usable_control(self) -> ControlClient | None:
+        c = self._control
+        if c is not None and c.alive:
+            return c
+        if not self._control_wanted or self._control_starting:
+            return None
+        # Lost (its session ended, the server was killed) or never started: try again now,
+        # unless a try failed a moment ago.
+        if asyncio.get_running_loop().time() - self._control_failed_at < CONTROL_RETRY:
+            return None
+        return self._control if await self.start_control() else None
+
+    # -- commands -------------------------------------------------------------------------------
+
+    async def run(self, *args: str, input: bytes | None = None, control: bool = True) -> str:
+        """Run one tmux command (or several, with ``SEPARATOR`` arguments between them)."""
+        client = await self._usable_control() if control and input is None else None
+        if client is not None:
+            try:
+                return await client.run(args, timeout=self.timeout)
+            except ControlCommandError as e:
+                raise TmuxError(f"tmux {args[0] if args else ''}: {e}") from None
+            except TimeoutError:
+                raise TmuxError(
+                    f"tmux {args[0] if args else ''}: no answer within {self.timeout} s"
+                ) from None
+            except ControlLost:
+                pass  # the server went away under it: a one-shot client says what is there now
+        return await self._run_once(args, input)
+
+    async def _run_once(self, args: tuple[str, ...], input: bytes | None) -> str:
+        argv = ["tmux", "-S", str(self.socket), "-f", str(self.conf), *map(_argv_word, args)]
         try:
             rc, out, err = await procs.run(argv, env=_env(), timeout=self.timeout, stdin=input)
         except TimeoutError:
@@ -123,9 +226,10 @@ class Tmux:
         )
         await self.run(
             "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *argv,
-            ";", "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",
-            ";", "pipe-pane", "-t", f"={name}:", "-o", pipe,
+            SEPARATOR, "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",
+            SEPARATOR, "pipe-pane", "-t", f"={name}:", "-o", pipe,
         )  # fmt: skip
+        self._control_failed_at = float("-inf")  # a session to attach a control client to
 
     async def panes(self) -> dict[str, Pane]:
         """The first pane of every session; empty when the server is not running."""
@@ -138,7 +242,8 @@ class Tmux:
             )
         except TmuxError as e:
             text = str(e)
-            if "no server running" in text or "error connecting" in text or "No such file" in text:
+            gone = ("no server running", "error connecting", "No such file")
+            if any(g in text for g in gone) or "no current target" in text:  # (no sessions)
                 return {}
             raise
         panes: dict[str, Pane] = {}
@@ -160,8 +265,6 @@ class Tmux:
             await self.run("kill-session", "-t", f"={name}")
 
     async def send_literal(self, name: str, data: str) -> None:
-        if data.endswith(";"):  # tmux would take a trailing ';' as a command separator
-            data = data[:-1] + "\\;"
         await self.run("send-keys", "-t", f"={name}:", "-l", "--", data)
 
     async def capture(self, name: str, *, lines: int = 2000, escapes: bool = True) -> str:
@@ -169,7 +272,7 @@ class Tmux:
         args = ["capture-pane", "-p", "-t", f"={name}:", "-S", f"-{lines}"]
         if escapes:
             args.append("-e")
-        return await self.run(*args)
+        return await self.run(*args, control=False)  # pane text could fake a control reply
 
     async def capture_with_cursor(
         self, name: str, *, lines: int = 2000
@@ -178,8 +281,9 @@ class Tmux:
         a resize in between cannot make them disagree."""
         out = await self.run(
             "capture-pane", "-p", "-e", "-t", f"={name}:", "-S", f"-{lines}",
-            ";", "display-message", "-p", "-t", f"={name}:",
+            SEPARATOR, "display-message", "-p", "-t", f"={name}:",
             "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}",
+            control=False,  # pane text could fake a control reply
         )  # fmt: skip
         body, _, last = out.rstrip("\n").rpartition("\n")
         x, y, w, h = (int(v) for v in last.split())

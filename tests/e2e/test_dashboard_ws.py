@@ -110,7 +110,7 @@ async def test_every_trigger_pushes(server: Server, origin: Path) -> None:
             await a.wait(lambda ws: ws[0]["git_ahead"] == 1 and not ws[0]["git_dirty"], timeout=15)
             # process exiting (kill the agent process directly)
             pane_pid = subprocess.run(
-                ["tmux", "-S", str(server.data_dir / "tmux.sock"), "list-panes", "-a", "-F", "#{pane_pid}"],
+                ["tmux", "-S", str(server.data_dir / "tmux.sock"), "list-panes", "-t", f"=schmux-{sid}:", "-F", "#{pane_pid}"],
                 capture_output=True, text=True, check=True,
             ).stdout.split()[0]  # fmt: skip
             subprocess.run(["pkill", "-TERM", "-g", pane_pid], check=False)

@@ -59,7 +59,7 @@ def test_hung_git_does_not_stall_other_workspaces(make_server: Callable[..., Ser
     # the hung git processes were killed, not left behind
     time.sleep(0.5)
     left = subprocess.run(
-        ["pgrep", "-f", "sleep 60"], capture_output=True, text=True
+        ["pgrep", "-f", "sleep 7777"], capture_output=True, text=True
     ).stdout.split()
     assert len(left) <= 2  # at most those of the pass running right now
     assert httpx.get(srv.base + "/api/healthz").status_code == 200
@@ -77,6 +77,8 @@ def tiny_fs(short_dir: Path) -> Iterator[Path]:
             pytest.fail(f"cannot mount a tmpfs for the disk-full test: {r.stderr.decode().strip()}")
         pytest.skip("needs root to mount a small tmpfs")
     yield mnt
+    for sock in mnt.glob("**/tmux.sock"):  # before the socket is out of reach
+        subprocess.run(["tmux", "-S", str(sock), "kill-server"], capture_output=True)
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 

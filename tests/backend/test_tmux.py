@@ -1,0 +1,128 @@
+"""The app's tmux wrapper and its control client, against a real tmux server on a private socket."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backend.tasks import TaskGroup
+from backend.tmux import Tmux, TmuxError
+from backend.tmuxcontrol import SEPARATOR, quote
+
+WEIRD = "a\r\nb\t\x1b[A \"q\" 'sq' $HOME ${HOME} ~ ; #{pane_id} #(echo hi) \\ é 😀 \x7f {x} %end 1 2 1 ;"
+
+
+@pytest.fixture
+async def tmux(tmp_path: Path) -> AsyncIterator[Tmux]:
+    t = Tmux(tmp_path / "tmux.sock", tmp_path / "tmux.conf", timeout=5.0)
+    t.write_conf()
+    await new_session(t, tmp_path, "schmux-base")  # a session for the control client
+    assert await t.start_control()
+    yield t
+    t.close()
+    subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
+
+
+async def new_session(t: Tmux, tmp_path: Path, name: str, command: str = "sleep 60") -> Path:
+    log = tmp_path / f"{name}.log"
+    log.touch()
+    await t.new_session(name, ["sh", "-c", command], width=80, height=24, log=log, log_max=1 << 20)
+    return log
+
+
+def buffer_bytes(t: Tmux) -> bytes:
+    """Read the paste buffer "t" with a separate one-shot client, to check what tmux got."""
+    return subprocess.run(
+        ["tmux", "-S", str(t.socket), "show-buffer", "-b", "t"], capture_output=True, check=True
+    ).stdout
+
+
+def test_quote_leaves_no_line_break_and_no_expansion() -> None:
+    q = quote(WEIRD)
+    assert "\n" not in q and "\r" not in q
+    assert q.startswith('"') and q.endswith('"')
+    assert "\\$HOME" in q
+
+
+@pytest.mark.parametrize("text", [WEIRD, ";", "x;", "\\", "#{session_name}", "a" * 50_000])
+async def test_any_argument_reaches_tmux_unchanged(tmux: Tmux, text: str) -> None:
+    await tmux.run("set-buffer", "-b", "t", "--", text)
+    assert buffer_bytes(tmux) == text.encode()
+
+
+async def test_one_shot_client_passes_the_same_arguments(tmux: Tmux) -> None:
+    for text in (WEIRD, ";", "x;"):
+        await tmux.run("set-buffer", "-b", "t", "--", text, input=b"")  # input: one-shot path
+        assert buffer_bytes(tmux) == text.encode()
+
+
+async def test_commands_in_one_call_each_answer(tmux: Tmux) -> None:
+    out = await tmux.run("display-message", "-p", "one", SEPARATOR, "display-message", "-p", "two")
+    assert out == "one\ntwo\n"
+
+
+async def test_errors_name_the_command_and_keep_the_client(tmux: Tmux) -> None:
+    with pytest.raises(TmuxError, match="can't find session"):
+        await tmux.run("kill-session", "-t", "=no-such-session")
+    with pytest.raises(TmuxError):  # an error in the second command of two
+        await tmux.run("display-message", "-p", "ok", SEPARATOR, "kill-session", "-t", "=nope")
+    assert await tmux.run("display-message", "-p", "still here") == "still here\n"
+
+
+async def test_many_commands_at_once_get_their_own_replies(tmux: Tmux) -> None:
+    outs = await asyncio.gather(*(tmux.run("display-message", "-p", f"n{i}") for i in range(300)))
+    assert outs == [f"n{i}\n" for i in range(300)]
+
+
+async def test_a_cancelled_command_does_not_shift_the_replies(tmux: Tmux) -> None:
+    tasks = TaskGroup()
+    for i in range(20):
+        given_up = tasks.spawn(tmux.run("display-message", "-p", "given up"), name="given-up")
+        await asyncio.sleep(0)  # it has sent its command; tmux has not answered yet
+        given_up.cancel()
+        assert await tmux.run("display-message", "-p", f"next {i}") == f"next {i}\n"
+        assert given_up.cancelled()
+
+
+async def test_sessions_start_and_are_listed(tmux: Tmux, tmp_path: Path) -> None:
+    log = await new_session(tmux, tmp_path, "schmux-t1", "echo started; sleep 30")
+    panes = await tmux.panes()
+    assert set(panes) == {"schmux-base", "schmux-t1"}  # and no session of the client's own
+    assert panes["schmux-t1"].dead is False
+    for _ in range(100):
+        if b"started" in log.read_bytes():
+            break
+        await asyncio.sleep(0.02)
+    assert b"started" in log.read_bytes()
+    await tmux.send_literal("schmux-t1", ";")  # a lone ";" is data, not a separator
+    await tmux.kill_session("schmux-t1")
+    assert "schmux-t1" not in await tmux.panes()
+
+
+async def test_the_client_moves_on_when_its_session_ends(tmux: Tmux, tmp_path: Path) -> None:
+    await new_session(tmux, tmp_path, "schmux-t3")
+    first = tmux._control
+    await tmux.kill_session("schmux-base")  # the session it is attached to
+    assert set(await tmux.panes()) == {"schmux-t3"}  # answered: by a one-shot or a new client
+    assert await tmux.run("display-message", "-p", "x") == "x\n"
+    assert tmux._control is not None and tmux._control is not first and tmux._control.alive
+
+
+async def test_a_killed_tmux_server_is_survived(tmux: Tmux, tmp_path: Path) -> None:
+    subprocess.run(["tmux", "-S", str(tmux.socket), "kill-server"], capture_output=True)
+    await asyncio.sleep(0.1)
+    assert await tmux.panes() == {}  # no server: nothing runs (and nothing is started)
+    await new_session(tmux, tmp_path, "schmux-t2")
+    assert set(await tmux.panes()) == {"schmux-t2"}
+    assert await tmux.run("display-message", "-p", "x") == "x\n"
+    assert tmux._control is not None and tmux._control.alive
+
+
+async def test_a_server_without_sessions_has_no_panes(tmux: Tmux) -> None:
+    await tmux.kill_session("schmux-base")  # the server (exit-empty off) stays, empty
+    assert await tmux.panes() == {}
+    assert await tmux.run("display-message", "-p", "one-shot") == "one-shot\n"
