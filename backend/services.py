@@ -89,8 +89,8 @@ class Services:
         self.events = EventBus()
         self.config: Config = config_mod.load(self.paths.config, settings.data_dir)
         self.registry = Registry(StateStore(self.paths.state), self.events)
-        self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf)
         self.tasks = TaskGroup()
+        self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
         self.workspaces = WorkspaceManager(
             self.registry, self.events, repos_dir=self.paths.repos, config=lambda: self.config
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import procs
+from backend.tasks import TaskGroup
 from backend.tmuxcontrol import (
     SEPARATOR,
     ControlClient,
@@ -90,10 +91,13 @@ class Tmux:
     """Commands go over a persistent control client once ``start_control()`` has one running,
     through a one-shot ``tmux`` process each otherwise (and always for pane captures)."""
 
-    def __init__(self, socket: Path, conf: Path, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, socket: Path, conf: Path, *, timeout: float = 10.0, tasks: TaskGroup | None = None
+    ) -> None:
         self.socket = socket
         self.conf = conf
         self.timeout = timeout
+        self._tasks = tasks  # where (re)starts of the control client run; inline without
         self._control: ControlClient | None = None
         self._control_starting = False
         self._control_failed_at = float("-inf")
@@ -172,11 +176,22 @@ class Tmux:
             return c
         if not self._control_wanted or self._control_starting:
             return None
-        # Lost (its session ended, the server was killed) or never started: try again now,
-        # unless a try failed a moment ago.
+        # Lost (its session ended, the server was killed) or never started: try again, unless
+        # a try failed a moment ago; in the background if we can, this command goes one-shot.
         if asyncio.get_running_loop().time() - self._control_failed_at < CONTROL_RETRY:
             return None
+        if self._tasks is not None:
+            self._control_starting = True  # (start_control clears it and starts over)
+            try:
+                self._tasks.spawn(self._restart_control(), name="tmux-control-client")
+            except RuntimeError:  # shutting down
+                self._control_starting = False
+            return None
         return self._control if await self.start_control() else None
+
+    async def _restart_control(self) -> None:
+        self._control_starting = False
+        await self.start_control()
 
     # -- commands -------------------------------------------------------------------------------
 

@@ -126,3 +126,25 @@ async def test_a_server_without_sessions_has_no_panes(tmux: Tmux) -> None:
     await tmux.kill_session("schmux-base")  # the server (exit-empty off) stays, empty
     assert await tmux.panes() == {}
     assert await tmux.run("display-message", "-p", "one-shot") == "one-shot\n"
+
+
+async def test_with_a_task_group_the_client_comes_back_in_the_background(tmp_path: Path) -> None:
+    tasks = TaskGroup()
+    t = Tmux(tmp_path / "tmux.sock", tmp_path / "tmux.conf", timeout=5.0, tasks=tasks)
+    t.write_conf()
+    try:
+        await new_session(t, tmp_path, "schmux-a")
+        await new_session(t, tmp_path, "schmux-b")
+        assert await t.start_control()
+        first = t._control
+        await t.kill_session("schmux-a")  # its session
+        assert set(await t.panes()) == {"schmux-b"}  # meanwhile: a one-shot client
+        for _ in range(100):
+            if t._control is not None and t._control is not first and t._control.alive:
+                break
+            await asyncio.sleep(0.02)
+        assert t._control is not None and t._control is not first and t._control.alive
+    finally:
+        t.close()
+        await tasks.close()
+        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
