@@ -17,7 +17,7 @@ import statistics
 import time
 
 import httpx
-from common import BenchServer, RawWatcher, Watcher, summary
+from common import BenchServer, RawWatcher, Watcher, compile_sources, summary
 
 
 def bench_start(repeat: int) -> None:
@@ -206,6 +206,7 @@ def main() -> None:
     p.add_argument("--idle-seconds", type=float, default=60)
     p.add_argument("--clients", type=int, default=200)
     a = p.parse_args()
+    compile_sources()
     if a.what in ("start", "all"):
         bench_start(a.repeat)
     if a.what in ("spawn", "all"):
