@@ -181,6 +181,11 @@ def main() -> int:
     p.add_argument("--app", type=Path, default=None, help="a frozen app's binary (default: source)")
     a = p.parse_args()
     cmd = [str(a.app)] if a.app else [sys.executable, "-m", "schmux_desktop"]
+    if not a.app:  # the bytecode caches an installed app has (pip compiles them)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", "backend", "schmux_desktop"],
+            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
     xvfb, display = start_xvfb()
     data_root = Path(tempfile.mkdtemp(prefix="sxm", dir="/tmp"))
     data_dir = data_root / "d"

@@ -18,6 +18,7 @@ import type { XtermPane } from "../terminal/xtermPane";
 import type { Session, Workspace } from "../types";
 import { needsAttention, sessionLabel } from "../view";
 import { ConnectionIndicator } from "./connectionIndicator";
+import { GitStats } from "./gitStats";
 import { humanizeNudge } from "./sessionRow";
 
 declare global {
@@ -35,12 +36,6 @@ export interface SessionViewDeps {
   copy(text: string): Promise<boolean>;
   /** Something worth a toast (a failed copy, say). */
   toast(message: string, kind: "success" | "error"): void;
-}
-
-function gitStat(testid: string, sign: string, cls: string): { el: HTMLSpanElement; value: HTMLSpanElement } {
-  const value = h("span", { class: "stat-value" });
-  const el = h("span", { class: `stat ${cls}`, testid }, h("span", { class: "stat-sign", attrs: { "aria-hidden": "true" }, text: sign }), value);
-  return { el, value };
 }
 
 export class SessionView {
@@ -68,12 +63,7 @@ export class SessionView {
   private readonly repo: HTMLSpanElement;
   private readonly branch: HTMLSpanElement;
   private readonly wsId: HTMLSpanElement;
-  private readonly ahead = gitStat("term-git-ahead", "↑", "stat-ahead");
-  private readonly behind = gitStat("term-git-behind", "↓", "stat-behind");
-  private readonly added = gitStat("term-git-lines-added", "+", "stat-added");
-  private readonly removed = gitStat("term-git-lines-removed", "−", "stat-removed");
-  private readonly files: HTMLSpanElement;
-  private readonly dirty: HTMLSpanElement;
+  private readonly gitStats = new GitStats("term-git-");
   private readonly git: HTMLDivElement;
   private readonly indicator: ConnectionIndicator;
   private readonly notice: HTMLDivElement;
@@ -100,20 +90,13 @@ export class SessionView {
     this.repo = h("span", { class: "term-repo" });
     this.branch = h("span", { class: "ws-branch", testid: "term-git-branch", attrs: { title: "branch" } });
     this.wsId = h("span", { class: "ws-id" });
-    this.files = h("span", { class: "stat stat-files", testid: "term-git-files-changed" });
-    this.dirty = h("span", { class: "dirty-mark", testid: "term-git-dirty" });
     this.git = h(
       "div",
       { class: "term-git", testid: "term-git", attrs: { "aria-label": "workspace git status" } },
       this.repo,
       h("span", { class: "branch-icon", attrs: { "aria-hidden": "true" }, text: "⎇" }),
       this.branch,
-      this.ahead.el,
-      this.behind.el,
-      this.dirty,
-      this.added.el,
-      this.removed.el,
-      this.files,
+      ...this.gitStats.nodes,
       this.wsId,
       h("span", {
         class: "term-keys",
@@ -367,23 +350,7 @@ export class SessionView {
       setText(this.branch, w.branch);
       setText(this.wsId, w.id);
       setAttr(this.wsId, "title", w.path);
-      setText(this.ahead.value, String(w.git_ahead));
-      setText(this.behind.value, String(w.git_behind));
-      setClass(this.ahead.el, "is-zero", w.git_ahead === 0);
-      setClass(this.behind.el, "is-zero", w.git_behind === 0);
-      setAttr(this.ahead.el, "title", `${w.git_ahead} commit${w.git_ahead === 1 ? "" : "s"} ahead of upstream`);
-      setAttr(this.behind.el, "title", `${w.git_behind} commit${w.git_behind === 1 ? "" : "s"} behind upstream`);
-      setText(this.added.value, String(w.git_lines_added));
-      setText(this.removed.value, String(w.git_lines_removed));
-      setClass(this.added.el, "is-zero", w.git_lines_added === 0);
-      setClass(this.removed.el, "is-zero", w.git_lines_removed === 0);
-      setAttr(this.added.el, "title", "lines added (working tree vs HEAD)");
-      setAttr(this.removed.el, "title", "lines removed (working tree vs HEAD)");
-      setText(this.files, `${w.git_files_changed} file${w.git_files_changed === 1 ? "" : "s"}`);
-      setClass(this.files, "is-zero", w.git_files_changed === 0);
-      setText(this.dirty, w.git_dirty ? "● uncommitted" : "clean");
-      this.dirty.dataset.dirty = String(w.git_dirty);
-      setAttr(this.dirty, "title", w.git_dirty ? "modified, staged or untracked files" : "no local changes");
+      this.gitStats.update(w);
     }
     setHidden(this.copyAttach, !s?.attach_cmd);
     setAttr(this.copyAttach, "title", s?.attach_cmd ?? null);

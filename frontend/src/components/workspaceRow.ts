@@ -2,22 +2,12 @@
 
 import { h, reconcileChildren, setAttr, setClass, setHidden, setText } from "../dom";
 import type { Session, Workspace } from "../types";
+import { GitStats } from "./gitStats";
 import { type SessionActions, SessionRow } from "./sessionRow";
 
 export interface WorkspaceActions extends SessionActions {
   disposeWorkspace(workspace: Workspace): void;
   spawnInto(workspace: Workspace): void;
-}
-
-function stat(testid: string, title: string, prefix: string, cls: string) {
-  const value = h("span", { testid, class: "stat-value" });
-  const el = h(
-    "span",
-    { class: `stat ${cls}`, attrs: { title } },
-    prefix ? h("span", { class: "stat-prefix", attrs: { "aria-hidden": "true" }, text: prefix }) : null,
-    value,
-  );
-  return { el, value };
 }
 
 export class WorkspaceRow {
@@ -30,12 +20,7 @@ export class WorkspaceRow {
   private readonly idLabel: HTMLSpanElement;
   private readonly path: HTMLDivElement;
   private readonly gitError: HTMLParagraphElement;
-  private readonly ahead = stat("git-ahead", "commits ahead of upstream", "↑", "stat-ahead");
-  private readonly behind = stat("git-behind", "commits behind upstream", "↓", "stat-behind");
-  private readonly added = stat("git-lines-added", "lines added (working tree vs HEAD)", "+", "stat-added");
-  private readonly removed = stat("git-lines-removed", "lines removed (working tree vs HEAD)", "−", "stat-removed");
-  private readonly files: HTMLSpanElement;
-  private readonly dirty: HTMLSpanElement;
+  private readonly git = new GitStats("git-");
   private readonly list: HTMLUListElement;
   private readonly empty: HTMLParagraphElement;
   private readonly hiddenNote: HTMLParagraphElement;
@@ -48,8 +33,6 @@ export class WorkspaceRow {
     this.repo = h("h2", { class: "ws-repo", attrs: { id: headingId } });
     this.branch = h("span", { class: "ws-branch", testid: "branch", attrs: { title: "branch" } });
     this.idLabel = h("span", { class: "ws-id" });
-    this.files = h("span", { class: "stat stat-files", testid: "git-files-changed" });
-    this.dirty = h("span", { class: "dirty-mark", testid: "git-dirty" });
     this.path = h("div", { class: "ws-path", testid: "path" });
     this.gitError = h("p", { class: "ws-git-error", testid: "git-error" });
     this.list = h("ul", { class: "sessions", attrs: { "aria-label": "sessions" } });
@@ -79,12 +62,7 @@ export class WorkspaceRow {
         h(
           "div",
           { class: "ws-git", attrs: { "aria-label": "git status" } },
-          this.ahead.el,
-          this.behind.el,
-          this.dirty,
-          this.added.el,
-          this.removed.el,
-          this.files,
+          ...this.git.nodes,
         ),
         h("div", { class: "ws-actions" }, this.addBtn, this.disposeBtn),
       ),
@@ -122,21 +100,7 @@ export class WorkspaceRow {
     setText(this.gitError, w.git_error ? `git status failed: ${w.git_error}` : "");
     setHidden(this.gitError, !w.git_error);
     setAttr(this.path, "title", w.path);
-    setText(this.ahead.value, String(w.git_ahead));
-    setText(this.behind.value, String(w.git_behind));
-    setClass(this.ahead.el, "is-zero", w.git_ahead === 0);
-    setClass(this.behind.el, "is-zero", w.git_behind === 0);
-    setAttr(this.ahead.el, "title", `${w.git_ahead} commit${w.git_ahead === 1 ? "" : "s"} ahead of upstream`);
-    setAttr(this.behind.el, "title", `${w.git_behind} commit${w.git_behind === 1 ? "" : "s"} behind upstream`);
-    setText(this.added.value, String(w.git_lines_added));
-    setText(this.removed.value, String(w.git_lines_removed));
-    setClass(this.added.el, "is-zero", w.git_lines_added === 0);
-    setClass(this.removed.el, "is-zero", w.git_lines_removed === 0);
-    setText(this.files, `${w.git_files_changed} file${w.git_files_changed === 1 ? "" : "s"}`);
-    setClass(this.files, "is-zero", w.git_files_changed === 0);
-    setText(this.dirty, w.git_dirty ? "● uncommitted" : "clean");
-    this.dirty.dataset.dirty = String(w.git_dirty);
-    setAttr(this.dirty, "title", w.git_dirty ? "modified, staged or untracked files" : "no local changes");
+    this.git.update(w);
     setClass(this.el, "is-dirty", w.git_dirty);
     setAttr(this.addBtn, "aria-label", `Spawn a session into ${w.id}`);
     setAttr(this.disposeBtn, "aria-label", `Dispose workspace ${w.id}`);
