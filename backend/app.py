@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from quart import Quart, Response, jsonify, request, websocket
 from werkzeug.exceptions import HTTPException
@@ -30,7 +31,19 @@ def create_app(settings: Settings) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.config["SERVICES"] = Services(settings)
+    app.config["SERVICES"] = svc = Services(settings)
+    inner = app.asgi_app
+
+    async def counting_requests(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await inner(scope, receive, send)
+        svc.requests_in_flight += 1
+        try:
+            await inner(scope, receive, send)
+        finally:
+            svc.requests_in_flight -= 1
+
+    app.asgi_app = counting_requests  # type: ignore[method-assign]
     app.url_map.converters["asset"] = static.AssetConverter
 
     app.register_blueprint(api.bp)

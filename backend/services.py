@@ -84,6 +84,7 @@ class Paths:
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.requests_in_flight = 0  # HTTP requests being answered (counted by the app)
         self.paths = Paths(settings.data_dir)
         self.public_url = settings.public_url
         self.events = EventBus()
@@ -153,10 +154,15 @@ class Services:
         self.tasks.spawn(self._git_loop(), name="git-status-loop")
         self.tasks.spawn(self._session_loop(), name="session-loop")
 
-    async def begin_shutdown(self) -> None:
-        """Close every WebSocket with 1000 before the server stops accepting."""
+    async def begin_shutdown(self, request_grace: float = 1.0) -> None:
+        """Close every WebSocket with 1000 and let the HTTP requests being answered finish
+        (for up to ``request_grace`` s) before the server stops accepting."""
         self.terminals.close_all()
         await self.broadcaster.close_all(1000)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + request_grace
+        while self.requests_in_flight and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         self.broadcaster.shutdown()

@@ -157,6 +157,8 @@ class ControlServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
+            wake.connect(str(self.path))  # accept() returns now, not at its timeout
         if self._thread.is_alive():
             self._thread.join(2.0)
         self._sock.close()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 WS_MAX_MESSAGE = 64 * 1024
 MISSED_PINGS = 3  # a peer silent for this many ping intervals is dropped
+LINGER = 0.05  # Hypercorn's graceful timeout: only idle connections are left by then
 
 
 class BindError(Exception):
@@ -80,9 +81,10 @@ def hypercorn_config(
         config.alpn_protocols = ["http/1.1"]
         if plain_sock is not None:
             config.insecure_bind = [f"fd://{plain_sock.fileno()}"]
-    # Our WebSockets are closed (1000) before Hypercorn stops; what remains are its per-socket
-    # ping sleepers, which only notice a closed socket after a full ping interval.
-    config.graceful_timeout = 1.0
+    # By the time Hypercorn stops, our WebSockets are closed (1000) and no request is being
+    # answered (Services.begin_shutdown): what remains is idle, keep-alive connections and the
+    # ping sleepers of closed WebSockets, which would only notice after a ping interval.
+    config.graceful_timeout = LINGER
     config.websocket_max_message_size = WS_MAX_MESSAGE
     config.websocket_ping_interval = ping_interval
     # Hypercorn sends pings but ignores missing pongs; any incoming bytes (pongs included)

@@ -18,8 +18,10 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -254,6 +256,8 @@ class DesktopApp:
         self.main: Window | None = None
         self.error: UsageError | None = None  # the backend failed to start
         self._closed = threading.Event()
+        self._quit_lock = threading.Lock()
+        self._quitting = False
 
     def run(self, *, show_status: bool = False) -> None:
         from webview.menu import Menu, MenuAction
@@ -287,9 +291,11 @@ class DesktopApp:
         assert main is not None
         main.events.resized += self.geometry.resized
         main.events.moved += self.geometry.moved
+        main.events.closing += self._stop_backend
         main.events.closed += self._on_main_closed
         main.events.loaded += self._install_hooks
         previous = self._install_signal_handlers()
+        wakeup = _SignalWakeup(self.quit)
         icon = _icon_path()
         try:
             self.webview.start(
@@ -300,6 +306,7 @@ class DesktopApp:
                 icon=str(icon) if icon is not None else None,
             )
         finally:
+            wakeup.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.geometry.save()
@@ -331,8 +338,20 @@ class DesktopApp:
             self.main.evaluate_js(f"window.location.hash = {json.dumps(route)}")
 
     def quit(self) -> None:
-        if self.main is not None and not self._closed.is_set():
-            self.main.destroy()
+        with self._quit_lock:  # a signal can ask twice (its wakeup, then its handler)
+            if self._quitting or self.main is None or self._closed.is_set():
+                return
+            self._quitting = True
+        self._stop_backend()
+        self.main.destroy()
+
+    def _stop_backend(self) -> None:
+        # While the page still lives: the server closes its WebSockets with 1000 and the page
+        # answers, so nothing is left for Hypercorn's graceful timeout to wait for. (Stopped
+        # after the page, the server would wait that timeout for the connections the page
+        # dropped.) run_desktop's own stop() then finds it stopped.
+        if not self.server.stop():
+            log.warning("the backend did not stop in time")
 
     def _reload(self) -> None:
         if self.main is not None:
@@ -356,6 +375,37 @@ class DesktopApp:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[sig] = signal.signal(sig, handler)
         return previous
+
+
+class _SignalWakeup:
+    """Quit as soon as SIGTERM/SIGINT/SIGHUP arrives. Under Qt, Python runs signal handlers only
+    when something calls into Python (pywebview ticks every 500 ms), so the C-level handler's
+    wakeup byte is read here by a thread instead, at once."""
+
+    WATCHED = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+    def __init__(self, on_signal: Callable[[], None]) -> None:
+        self._on_signal = on_signal
+        self._read, self._write = socket.socketpair()
+        self._write.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="schmux-signals", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = self._read.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if any(n in self.WATCHED for n in data):
+                self._on_signal()
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        self._write.close()  # the watcher reads the end and leaves
+        self._read.close()
 
 
 class Geometry:

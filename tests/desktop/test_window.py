@@ -91,8 +91,10 @@ def test_window_shows_live_dashboard_and_status_then_closes_cleanly(
     print(f"dashboard painted {painted:.2f} s after launch; screenshots in {shots_dir}")
 
     # The close button ends the app: every window, the server, QtWebEngine's helpers.
+    closing = time.monotonic()
     close_window(xdisplay, main_window)
     assert app.wait_exit(20) == 0, app.log()
+    print(f"closed {time.monotonic() - closing:.2f} s after the close button")
     assert not port_open(port)
     wait_for(lambda: not app.session_processes(), timeout=10)
     assert "Traceback" not in app.log()
