@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -98,6 +99,32 @@ def test_serve_demo_token_env_and_sigterm(short_dir: Path) -> None:
 
 def test_sigint_exits_0(server: Server) -> None:
     assert server.stop(signal.SIGINT) == 0
+
+
+def test_a_request_in_flight_at_sigterm_gets_its_answer(server: Server) -> None:
+    """Shutdown waits for requests being answered (not for idle connections)."""
+    host, port = server.base.removeprefix("http://").rsplit(":", 1)
+    body = json.dumps({"nickname": "late"}).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"PUT /api/sessions-nickname/no-such-session HTTP/1.1\r\n"
+            + f"Host: {host}:{port}\r\nAuthorization: Bearer {server.token}\r\n".encode()
+            + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:5]
+        )
+        time.sleep(0.3)  # the request is being read
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # well past the 0.05 s left for idle connections
+        sock.sendall(body[5:])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer and answer.rstrip().endswith(b"}"):
+                break
+    assert answer.startswith(b"HTTP/1.1 404"), answer
+    assert b"no session" in answer
+    assert server.stop() == 0
 
 
 def test_restart_readopts_live_sessions(make_server: Callable[..., Server]) -> None:
