@@ -144,6 +144,7 @@ class Tmux:
         if not self._control_wanted:  # closed while starting
             client.close()
             return False
+        client.on_lost = self._control_lost
         self._control = client
         return True
 
@@ -181,13 +182,22 @@ class Tmux:
         if asyncio.get_running_loop().time() - self._control_failed_at < CONTROL_RETRY:
             return None
         if self._tasks is not None:
-            self._control_starting = True  # (start_control clears it and starts over)
-            try:
-                self._tasks.spawn(self._restart_control(), name="tmux-control-client")
-            except RuntimeError:  # shutting down
-                self._control_starting = False
+            self._restart_in_background()
             return None
         return self._control if await self.start_control() else None
+
+    def _control_lost(self) -> None:
+        """Its session ended or the server went away: attach a new one now, not on next use."""
+        if self._tasks is not None and self._control_wanted and not self._control_starting:
+            self._restart_in_background()
+
+    def _restart_in_background(self) -> None:
+        assert self._tasks is not None
+        self._control_starting = True  # (start_control clears it and starts over)
+        try:
+            self._tasks.spawn(self._restart_control(), name="tmux-control-client")
+        except RuntimeError:  # shutting down
+            self._control_starting = False
 
     async def _restart_control(self) -> None:
         self._control_starting = False

@@ -23,7 +23,7 @@ import logging
 import os
 import subprocess
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,7 @@ class ControlClient:
         self._guard: bytes = b""  # "<time> <number>" of that block
         self._ours = False
         self._ready: asyncio.Future[None] | None = None
+        self.on_lost: Callable[[], None] | None = None  # after start, when it goes away
 
     async def start(self, session: str, timeout: float = 5.0) -> None:
         """Attach to ``session`` and wait until tmux answered; ControlLost if that failed."""
@@ -262,6 +263,8 @@ class ControlClient:
                 p.future.set_exception(ControlLost(reason))
         if reason != "closed":
             log.info("tmux control client lost: %s", reason)
+            if self.on_lost is not None:
+                self.on_lost()
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
