@@ -1,8 +1,10 @@
 """The app's own tmux server (``tmux -S D/tmux.sock``): start, inspect, feed and kill sessions.
 
-No string from a request ever becomes a tmux argument: tmux splits commands on arguments that
-end in ``;`` and expands ``#{...}`` in some of them. Sessions run a launcher script written by
-the session manager; only our own names and paths reach tmux's command line.
+Sessions run a launcher script written by the session manager, so an agent's command line and
+prompt never reach tmux's command line. The one string from a request that does is terminal
+input, sent literally (``send-keys -l``): as an argv word with a trailing ``;`` escaped, or over
+the control client double-quoted with escapes (``backend.tmuxcontrol.quote``); tmux expands no
+format in it either way.
 """
 
 from __future__ import annotations
