@@ -79,6 +79,7 @@ class Stream:
     )
     viewers: set[Viewer] = field(default_factory=set)
     running: bool = True
+    exit_status: int | None = None
     scheduled: bool = False
 
 
@@ -110,7 +111,7 @@ class TerminalHub:
             with contextlib.suppress(OSError):
                 file = path.open("rb")
                 file.seek(0, os.SEEK_END)  # the full capture covers what came before
-            stream = Stream(session_id, path, file, running=s.running)
+            stream = Stream(session_id, path, file, running=s.running, exit_status=s.exit_status)
             self.streams[session_id] = stream
         viewer = Viewer(session_id)
         stream.viewers.add(viewer)
@@ -290,11 +291,16 @@ class TerminalHub:
                 for v in stream.viewers:
                     v.close("session disposed")
                 continue
-            if stream.running and not s.running:
+            # Show the exit marker; again when tmux recorded the status after the pane died
+            # (shown meanwhile as "by a signal").
+            ended = stream.running and not s.running
+            status_came = not s.running and s.exit_status != stream.exit_status
+            if ended or status_came:
                 for v in stream.viewers:
-                    v.needs_full = True  # tmux draws the exit marker; show it
+                    v.needs_full = True
                     v.wake.set()
             stream.running = s.running
+            stream.exit_status = s.exit_status
 
     def _ensure_polling(self) -> None:
         if not self._polling() or self._poller is not None:
