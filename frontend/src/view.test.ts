@@ -1,40 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Session, Workspace } from "./types";
+import { makeSession, makeWorkspace } from "./testing";
 import { lastActivity, sessionLabel, totals, visibleWorkspaces } from "./view";
 
-const session = (id: string, extra: Partial<Session> = {}): Session => ({
-  id,
-  target: "shell",
-  nickname: "",
-  running: true,
-  created_at: "2024-01-15T10:00:00Z",
-  last_output_at: null,
-  nudge_state: "",
-  nudge_summary: "",
-  nudge_source: "",
-  exit_status: null,
-  workspace_id: "",
-  attach_cmd: "",
-  ...extra,
-});
-
-const workspace = (id: string, sessions: Session[], extra: Partial<Workspace> = {}): Workspace => ({
-  id,
-  repo: "/src/demo",
-  branch: "main",
-  short_repo: "demo",
-  path: "/w/" + id,
-  session_count: sessions.length,
-  sessions,
-  git_ahead: 0,
-  git_behind: 0,
-  git_dirty: false,
-  git_lines_added: 0,
-  git_lines_removed: 0,
-  git_files_changed: 0,
-  git_error: "",
-  ...extra,
-});
+const session = makeSession;
+const workspace = makeWorkspace;
 
 const a = workspace("alpha-001", [session("a1", { running: false }), session("a2", { last_output_at: "2024-01-15T12:00:00Z" })], {
   short_repo: "alpha",

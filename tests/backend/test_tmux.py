@@ -56,7 +56,7 @@ async def test_any_argument_reaches_tmux_unchanged(tmux: Tmux, text: str) -> Non
 
 async def test_one_shot_client_passes_the_same_arguments(tmux: Tmux) -> None:
     for text in (WEIRD, ";", "x;"):
-        await tmux.run("set-buffer", "-b", "t", "--", text, input=b"")  # input: one-shot path
+        await tmux.run("set-buffer", "-b", "t", "--", text, control=False)
         assert buffer_bytes(tmux) == text.encode()
 
 

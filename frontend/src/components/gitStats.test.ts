@@ -1,25 +1,10 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
+import { makeWorkspace } from "../testing";
 import type { Workspace } from "../types";
 import { GitStats } from "./gitStats";
 
-const ws = (extra: Partial<Workspace>): Workspace => ({
-  id: "repo-001",
-  repo: "/src/repo",
-  branch: "main",
-  short_repo: "repo",
-  path: "/d/workspaces/repo-001",
-  session_count: 0,
-  sessions: [],
-  git_ahead: 0,
-  git_behind: 0,
-  git_dirty: false,
-  git_lines_added: 0,
-  git_lines_removed: 0,
-  git_files_changed: 0,
-  git_error: "",
-  ...extra,
-});
+const ws = (extra: Partial<Workspace>): Workspace => makeWorkspace("repo-001", [], extra);
 
 function mount(prefix: string): { stats: GitStats; q: (id: string) => HTMLElement } {
   const stats = new GitStats(prefix);
