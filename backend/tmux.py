@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 TMUX_CONF = """\
 # written by schmux-desktop for its own tmux server
 set -g remain-on-exit on
-set -g remain-on-exit-format "exited (status #{?pane_dead_status,#{pane_dead_status},by a signal})"
+set -g remain-on-exit-format ""
 set -g history-limit 50000
 set -g status off
 set -g exit-empty off
@@ -87,6 +87,11 @@ def _env() -> dict[str, str]:
 
 
 CONTROL_RETRY = 2.0  # after the control client could not start: one-shot clients meanwhile
+# A reply over the control client takes ~0.05 ms. With none after this long the client is
+# replaced, and the command is repeated by a one-shot client unless repeating it could do it
+# twice (it may have run, its reply lost).
+CONTROL_TIMEOUT = 2.0
+NOT_REPEATABLE = frozenset({"new-session", "send-keys"})
 
 
 class Tmux:
@@ -212,15 +217,18 @@ class Tmux:
         client = await self._usable_control() if control and input is None else None
         if client is not None:
             try:
-                return await client.run(args, timeout=self.timeout)
+                return await client.run(args, timeout=min(self.timeout, CONTROL_TIMEOUT))
             except ControlCommandError as e:
                 raise TmuxError(f"tmux {args[0] if args else ''}: {e}") from None
-            except TimeoutError:
-                raise TmuxError(
-                    f"tmux {args[0] if args else ''}: no answer within {self.timeout} s"
-                ) from None
-            except ControlLost:
-                pass  # the server went away under it: a one-shot client says what is there now
+            except (TimeoutError, ControlLost) as e:
+                # Lost (its session ended, the server went away): a one-shot client says what
+                # is there now. Given up on (this command or one before it got no answer): the
+                # command may have run, so repeat it only if running it twice does no harm.
+                maybe_ran = isinstance(e, TimeoutError) or e.maybe_ran
+                if maybe_ran and args and args[0] in NOT_REPEATABLE:
+                    raise TmuxError(
+                        f"tmux {args[0]}: no answer within {CONTROL_TIMEOUT} s"
+                    ) from None
         return await self._run_once(args, input)
 
     async def _run_once(self, args: tuple[str, ...], input: bytes | None) -> str:

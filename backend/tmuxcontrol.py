@@ -36,7 +36,13 @@ SEPARATOR = "\x00;"
 
 
 class ControlLost(Exception):
-    """The control client is gone (tmux server killed, client exited); use a one-shot client."""
+    """The control client is gone (tmux server killed, client exited); use a one-shot client.
+
+    ``maybe_ran``: it was given up for not answering, so the command may have run anyway."""
+
+    def __init__(self, reason: str, *, maybe_ran: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_ran = maybe_ran
 
 
 class ControlCommandError(Exception):
@@ -85,6 +91,7 @@ class ControlClient:
         self._block: list[bytes] | None = None  # lines of the block being read
         self._guard: bytes = b""  # "<time> <number>" of that block
         self._ours = False
+        self._recent: deque[bytes] = deque(maxlen=6)  # the last lines read, for a timeout's log
         self._ready: asyncio.Future[None] | None = None
         self.on_lost: Callable[[], None] | None = None  # after start, when it goes away
 
@@ -134,7 +141,13 @@ class ControlClient:
             return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
         except TimeoutError:
             # Its reply may still come; the stream cannot be trusted any more.
-            self._lose("tmux did not answer in time")
+            log.warning(
+                "tmux control client: no answer to %r within %s s (%d waiting, %s; last read %r)",
+                args[0], timeout, len(self._pending),
+                "inside a reply" if self._block is not None else "between replies",
+                list(self._recent),
+            )  # fmt: skip
+            self._lose("tmux did not answer in time", maybe_ran=True)
             raise
 
     def close(self) -> None:
@@ -190,6 +203,7 @@ class ControlClient:
         del self._buf[:start]
 
     def _line(self, line: bytes) -> None:
+        self._recent.append(line[:200])
         if self._block is None:
             if line.startswith(b"%begin "):
                 parts = line.split(b" ")
@@ -235,7 +249,7 @@ class ControlClient:
         else:
             p.future.set_result("".join(p.output))
 
-    def _lose(self, reason: str) -> None:
+    def _lose(self, reason: str, *, maybe_ran: bool = False) -> None:
         """Fail what waits, stop reading and let the client go (it leaves when its input closes)."""
         if not self.alive:
             return
@@ -260,7 +274,7 @@ class ControlClient:
         while self._pending:
             p = self._pending.popleft()
             if not p.future.done():
-                p.future.set_exception(ControlLost(reason))
+                p.future.set_exception(ControlLost(reason, maybe_ran=maybe_ran))
         if reason != "closed":
             log.info("tmux control client lost: %s", reason)
             if self.on_lost is not None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from backend import tmux as tmux_mod
 from backend.tasks import TaskGroup
 from backend.tmux import Tmux, TmuxError
 from backend.tmuxcontrol import SEPARATOR, quote
+
+T = TypeVar("T")
 
 WEIRD = "a\r\nb\t\x1b[A \"q\" 'sq' $HOME ${HOME} ~ ; #{pane_id} #(echo hi) \\ é 😀 \x7f {x} %end 1 2 1 ;"
 
@@ -148,3 +152,36 @@ async def test_with_a_task_group_the_client_comes_back_in_the_background(tmp_pat
         t.close()
         await tasks.close()
         subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
+
+
+async def test_a_client_that_stops_answering_is_replaced(
+    tmux: Tmux, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A command that holds the client's queue (run-shell waits for its shell) keeps every
+    # later command on that client from an answer; the tmux server itself is fine.
+    monkeypatch.setattr(tmux_mod, "CONTROL_TIMEOUT", 0.3)
+    await new_session(tmux, tmp_path, "schmux-t4")
+    loop = asyncio.get_running_loop()
+
+    async def behind_a_blocker(command: Awaitable[T]) -> T:
+        async def later() -> T:
+            await asyncio.sleep(0.05)
+            return await command
+
+        _, result = await asyncio.gather(tmux.run("run-shell", "sleep 1"), later())
+        return result
+
+    first = tmux._control
+    t0 = loop.time()
+    assert set(await behind_a_blocker(tmux.panes())) == {"schmux-base", "schmux-t4"}
+    assert loop.time() - t0 < 1.5  # answered by a one-shot client
+    assert "no answer to 'list-panes'" in caplog.text
+    assert first is not None and not first.alive
+
+    assert await tmux.run("display-message", "-p", "x") == "x\n"
+    second = tmux._control  # a new client took over at the next command
+    assert second is not None and second is not first and second.alive
+    with pytest.raises(TmuxError, match="no answer"):  # typed keys: never sent twice
+        await behind_a_blocker(tmux.send_literal("schmux-t4", "x"))
+    assert await tmux.run("display-message", "-p", "x") == "x\n"
+    assert tmux._control is not None and tmux._control not in (first, second)
