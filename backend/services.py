@@ -21,7 +21,14 @@ from .events import ConfigChanged, EventBus
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .models import Workspace, workspace_payload
 from .registry import Registry
-from .sessions import SessionEnv, SessionManager, check_nickname, check_prompt, target_missing
+from .sessions import (
+    EVENT_FILE,
+    SessionEnv,
+    SessionManager,
+    check_nickname,
+    check_prompt,
+    target_missing,
+)
 from .store import StateStore
 from .tasks import TaskGroup
 from .terminal import TerminalHub
@@ -35,7 +42,6 @@ SESSION_POLL_SECONDS = 1.0
 FULL_PASS_EVERY = 30
 GIT_COALESCE_SECONDS = 0.15
 HELD_OUTPUT_RECHECK_SECONDS = 1.0
-TMUX_EVENT_FILE = "tmux-event"
 MAX_SESSIONS_PER_SPAWN = 50
 
 
@@ -106,6 +112,7 @@ class Services:
             self.tmux,
             session=self.sessions.get,
             log_path=self.sessions.log_path,
+            marked_by_launcher=lambda sid: self.sessions.exit_path(sid).exists(),
             polling=lambda: not self.watcher.active,
         )
         self.terminals.default_rows = self.config.terminal_height
@@ -139,15 +146,14 @@ class Services:
     async def start(self) -> None:
         for d in (self.paths.logs, self.paths.repos, self.paths.run):
             d.mkdir(parents=True, exist_ok=True)
-        event_file = self.paths.run / TMUX_EVENT_FILE
+        event_file = self.paths.run / EVENT_FILE
         if self.tmux.write_conf(event_file):
             await self.tmux.reload_conf()  # a server left running by an older app
         self._tmux_hooks = "set-hook" in self.paths.tmux_conf.read_text()
         await self.sessions.adopt()
-        # tmux commands over one persistent client from now on; one-shot clients until it is up.
-        # Off unless SCHMUX_TMUX_CONTROL=1 while an exit that went unseen for > 5 s in one CI
-        # run with it is explained (docs/PERFORMANCE.md).
-        if os.environ.get("SCHMUX_TMUX_CONTROL") == "1":
+        # tmux commands over one persistent client from now on; one-shot clients until it is up
+        # (and always with SCHMUX_TMUX_CONTROL=0).
+        if os.environ.get("SCHMUX_TMUX_CONTROL") != "0":
             self.tasks.spawn(self.tmux.start_control(), name="tmux-control-client")
         if self.watcher.start():
             self.watcher.watch_dir("logs", str(self.paths.logs))
@@ -339,7 +345,7 @@ class Services:
             self._output_dirty.update(ids)
             self._session_poke.set()
         elif kind == "run":
-            if TMUX_EVENT_FILE in names:
+            if EVENT_FILE in names:
                 self._tmux_dirty = True
                 self._session_poke.set()
         elif kind == "*":

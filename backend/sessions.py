@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 MAX_NICKNAME = 200
 MAX_PROMPT = 256 * 1024
 MAX_NUDGE_SUMMARY = 2000
+# Touched in the run dir when an agent's command ends (by its launcher) or a pane dies (by a
+# tmux hook); the app watches for it.
+EVENT_FILE = "tmux-event"
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,17 @@ class SessionManager:
     def log_path(self, session_id: str) -> Path:
         return self.logs_dir / f"{session_id}.log"
 
+    def exit_path(self, session_id: str) -> Path:
+        """Where the launcher writes the command's exit status when it ends."""
+        return self.run_dir / f"{session_id}.exit"
+
+    def _recorded_exit(self, session_id: str) -> int | None:
+        try:
+            text = self.exit_path(session_id).read_text()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return int(text) if text.strip().isdigit() else None
+
     def get(self, session_id: str) -> Session:
         if not valid_id(session_id):
             raise NotFound(f"no session with id {session_id[:80]!r}")
@@ -171,12 +185,24 @@ class SessionManager:
             "unset TMUX TMUX_PANE",
             f"cd -- {shlex.quote(workspace.path)} || exit 126",
         ]
+        # In a subshell, so that an ``exit`` or ``exec`` in the target's command line ends the
+        # command, not this script.
         if target.type == "promptable" and prompt:
             # The prompt is one single-quoted word: the shell never expands anything in it.
-            lines.append(f"{target.command} {shlex.quote(prompt)}")
+            lines.append(f"(\n{target.command} {shlex.quote(prompt)}\n)")
         else:
-            lines.append(target.command)
-        lines.append('exit "$?"')
+            lines.append(f"(\n{target.command}\n)")
+        # The launcher, not tmux, records how the command ended: tmux 3.3a can miss the exit
+        # (no pane-died hook, no exit status) when the pane's output ends before its process
+        # is reaped. The status file says "stopped" and why; the marker line tells the viewer.
+        exit_file = shlex.quote(str(self.exit_path(session_id)))
+        lines += [
+            "s=$?",
+            "printf '\\r\\n\\033[0;2mexited (status %s)\\033[0m\\r\\n' \"$s\"",
+            f'echo "$s" > {exit_file}.tmp && mv -f -- {exit_file}.tmp {exit_file}',
+            f": > {shlex.quote(str(self.run_dir / EVENT_FILE))}",
+            'exit "$s"',
+        ]
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.run_dir / f"{session_id}.sh"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -243,6 +269,8 @@ class SessionManager:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pane.pid, signal.SIGTERM)
         self._output_updated.pop(session_id, None)
+        with contextlib.suppress(OSError):
+            self.exit_path(session_id).unlink()
 
     def rename(self, session_id: str, nickname: str) -> None:
         session = self.get(session_id)
@@ -303,6 +331,11 @@ class SessionManager:
             running = pane is not None and not pane.dead
             status = pane.dead_status if pane is not None and pane.dead else None
             pid = pane.pid if pane is not None else None
+            if running or status is None:
+                # the launcher's record: the command ended, its pane goes a moment later
+                recorded = self._recorded_exit(s.id)
+                if recorded is not None:
+                    running, status = False, recorded
             if pane is not None and pane.dead and status is None:
                 pending = True
             if (s.running, s.exit_status, s.pid) != (running, status, pid):
@@ -357,5 +390,9 @@ class SessionManager:
         for name in orphans:
             log.warning("killing orphaned tmux session %s (not in state.json)", name)
             await self.tmux.kill_session(name)
+        for path in self.run_dir.glob("*.exit*"):  # of sessions that are gone
+            if path.name.split(".exit")[0] not in self.registry.state.sessions:
+                with contextlib.suppress(OSError):
+                    path.unlink()
         await self.refresh()
         return orphans

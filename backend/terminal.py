@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ MAX_BACKLOG = 1024 * 1024
 HISTORY_LINES = 5000
 POLL_SECONDS = 0.05  # only without file watching
 MAX_INPUT = 64 * 1024
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -91,10 +93,12 @@ class TerminalHub:
         session: Callable[[str], Session],
         log_path: Callable[[str], Path],
         polling: Callable[[], bool],
+        marked_by_launcher: Callable[[str], bool] = lambda _sid: False,
     ) -> None:
         self.tmux = tmux
         self._session = session
         self._log_path = log_path
+        self._marked_by_launcher = marked_by_launcher  # it wrote "exited (status N)" itself
         self._polling = polling
         self.streams: dict[str, Stream] = {}
         self.default_rows = 40
@@ -154,10 +158,15 @@ class TerminalHub:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        if not s.running and not any("exited (" in ln for ln in lines[-3:]):
-            # tmux draws its own marker a moment after the pane dies; do not depend on it
+        shown = [ln for ln in lines if _SGR.sub("", ln).strip()][-3:]  # last non-blank rows
+        if (
+            not s.running
+            and not any("exited (" in ln for ln in shown)
+            and not self._marked_by_launcher(session_id)  # its marker is on the way
+        ):
+            # killed, not ended: the launcher could not write its marker
             status = "by a signal" if s.exit_status is None else f"status {s.exit_status}"
-            lines.append(f"\x1b[0mexited ({status})")
+            lines.append(f"\x1b[0;2mexited ({status})\x1b[0m")
             x, y = 0, h - 1  # the screen scrolled by the added line: bottom row
         # Rows beyond the capture are blank; place the cursor relative to the visible screen.
         content = "\r\n".join(lines) + f"\x1b[{y + 1};{x + 1}H"

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -158,6 +159,34 @@ def test_exited_agent_stays_listed_not_running(make_server: Callable[..., Server
     s = wait_for(lambda: (x := srv.session(sid)) and not x["running"] and x, timeout=10)
     assert s["exit_status"] == 3
     assert "bye" in log_text(srv, sid)
+    assert "exited (status 3)" in log_text(srv, sid)  # the launcher's marker, in the log too
+
+
+def test_every_exit_is_seen_at_once_with_its_status(make_server: Callable[..., Server]) -> None:
+    # tmux 3.3a misses some exits (no pane-died hook, no status) when the pane's output ends
+    # just before its process is reaped; the timed pass would find them 10 s later. The first
+    # target closes its terminal before it exits: tmux then never records a status.
+    srv = make_server(
+        {
+            "run_targets": [
+                {
+                    "name": "closes",
+                    "type": "command",
+                    "command": "exec >/dev/null 2>&1 </dev/null; sleep 0.3; exit 5",
+                },
+                {"name": "quick", "type": "command", "command": "sleep 0.5; exit 4"},
+            ]
+        }
+    )
+    items = srv.spawn(repo="proj", branch="main", targets={"closes": 1, "quick": 6})
+    ids = {i["session_id"]: 5 if i["target"] == "closes" else 4 for i in items}
+    assert len(ids) == 7, items
+
+    def ended() -> dict[str, Any]:
+        got = {s["id"]: s for w in srv.sessions() for s in w["sessions"] if s["id"] in ids}
+        return {k: (v["running"], v["exit_status"]) for k, v in got.items()}
+
+    wait_for(lambda: ended() == {k: (False, v) for k, v in ids.items()}, timeout=4)
 
 
 def test_nudge_set_and_clear(server: Server) -> None:

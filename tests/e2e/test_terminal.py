@@ -174,8 +174,15 @@ async def test_two_viewers_see_the_same_bytes(srv: Server) -> None:
 async def test_exited_agent_shows_exit_status(srv: Server) -> None:
     sid = spawn(srv, "quitter")
     async with Term(srv, sid) as t:
-        await t.wait_for("exited (status 5)", timeout=10)
+        await t.wait_for("exited (status 5)", timeout=10)  # the launcher's marker, streamed
+        # then a fresh full screen once the app knows, with the status, the marker once
+        for _ in range(100):
+            if any(m["type"] == "full" and m.get("exit_status") == 5 for m in t.messages):
+                break
+            await asyncio.sleep(0.05)
         assert any(m["type"] == "full" and m.get("exit_status") == 5 for m in t.messages)
+        await asyncio.sleep(0.2)
+        assert t.output().count("exited (status 5)") == 1, t.output()[-300:]
     # and a viewer arriving later still sees the output and the marker
     async with Term(srv, sid) as late:
         await late.wait_for("bye")
