@@ -14,22 +14,23 @@ import argparse
 import asyncio
 import socket
 import statistics
+import sys
 import time
 
 import httpx
 from common import BenchServer, RawWatcher, Watcher, compile_sources, summary
 
 
-def bench_start(repeat: int) -> None:
+def bench_start(repeat: int, python: str) -> None:
     times = []
     for _ in range(repeat):
-        s = BenchServer()
+        s = BenchServer(python=python)
         s.prepare()
         try:
             times.append(s.start())
         finally:
             s.stop()
-    print(f"start → healthz 200: {summary(times)}   (target ≤ 500 ms)")
+    print(f"start → healthz 200 ({python}): {summary(times)}   (target ≤ 500 ms)")
 
 
 def bench_idle(seconds: float) -> None:
@@ -205,10 +206,15 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--idle-seconds", type=float, default=60)
     p.add_argument("--clients", type=int, default=200)
+    p.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter for the server of `start`, e.g. a fresh venv's (`pip install .`)",
+    )
     a = p.parse_args()
     compile_sources()
     if a.what in ("start", "all"):
-        bench_start(a.repeat)
+        bench_start(a.repeat, a.python)
     if a.what in ("spawn", "all"):
         bench_spawn(max(a.repeat, 50), others=1)
         bench_spawn(max(a.repeat, 50), others=0)

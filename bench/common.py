@@ -62,7 +62,9 @@ class BenchServer:
         workspaces: int = 0,
         sessions_per_workspace: int = 0,
         config: dict[str, Any] | None = None,
+        python: str = sys.executable,
     ) -> None:
+        self.python = python
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
         self.token = "bench-token"
@@ -110,7 +112,7 @@ class BenchServer:
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [
-                sys.executable,
+                self.python,
                 "-m",
                 "schmux_desktop",
                 "--serve",
