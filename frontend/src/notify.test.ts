@@ -1,40 +1,21 @@
 import { describe, expect, it, vi } from "vitest";
 import { isNeedsInput, needsInputSnapshot, newlyNeedingInput, NOTIFY_PREF_KEY, Notifier, type NotifierEnv } from "./notify";
+import { makeSession, makeWorkspace } from "./testing";
 import type { Session, Workspace } from "./types";
 
-const session = (id: string, nudge_state = "", extra: Partial<Session> = {}): Session => ({
-  id,
-  target: "claude",
-  nickname: "",
-  running: true,
-  created_at: "2024-01-15T10:30:00Z",
-  last_output_at: null,
-  nudge_state,
-  nudge_summary: nudge_state ? "Allow edit? [y/n]" : "",
-  nudge_source: nudge_state ? "detector" : "",
-  attach_cmd: "",
-  exit_status: null,
-  workspace_id: "demo-001",
-  ...extra,
-});
+const session = (id: string, nudge_state = "", extra: Partial<Session> = {}): Session =>
+  makeSession(id, {
+    target: "claude",
+    created_at: "2024-01-15T10:30:00Z",
+    nudge_state,
+    nudge_summary: nudge_state ? "Allow edit? [y/n]" : "",
+    nudge_source: nudge_state ? "detector" : "",
+    workspace_id: "demo-001",
+    ...extra,
+  });
 
 const ws = (...sessions: Session[]): Workspace[] => [
-  {
-    id: "demo-001",
-    repo: "/src/demo",
-    branch: "fix-1",
-    short_repo: "demo",
-    path: "/w/demo-001",
-    session_count: sessions.length,
-    sessions,
-    git_ahead: 0,
-    git_behind: 0,
-    git_dirty: false,
-    git_lines_added: 0,
-    git_lines_removed: 0,
-    git_files_changed: 0,
-    git_error: "",
-  },
+  makeWorkspace("demo-001", sessions, { branch: "fix-1", path: "/w/demo-001" }),
 ];
 
 const ids = (found: { session: Session }[]) => found.map((f) => f.session.id);

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { makeSession, makeWorkspace } from "../testing";
 import type { Session, Workspace } from "../types";
 import { visibleWorkspaces } from "../view";
 import { WorkspaceList } from "./workspaceList";
@@ -7,41 +8,25 @@ import type { WorkspaceActions } from "./workspaceRow";
 
 const NOW = Date.parse("2024-01-15T10:40:00Z");
 
-const session = (id: string, extra: Partial<Session> = {}): Session => ({
-  id,
-  target: "claude",
-  nickname: "",
-  running: true,
-  created_at: "2024-01-15T10:30:00Z",
-  last_output_at: "2024-01-15T10:39:00Z",
-  nudge_state: "",
-  nudge_summary: "",
-  nudge_source: "",
-  exit_status: null,
-  workspace_id: "",
-  attach_cmd: `tmux -S /d/tmux.sock attach -t ${id}`,
-  ...extra,
-});
+const session = (id: string, extra: Partial<Session> = {}): Session =>
+  makeSession(id, {
+    target: "claude",
+    created_at: "2024-01-15T10:30:00Z",
+    last_output_at: "2024-01-15T10:39:00Z",
+    attach_cmd: `tmux -S /d/tmux.sock attach -t ${id}`,
+    ...extra,
+  });
 
 const workspace = (n: number, extra: Partial<Workspace> = {}): Workspace => {
   const id = `repo-${String(n).padStart(3, "0")}`;
-  return {
-    id,
+  const sessions = [session(`${id}-a`), session(`${id}-b`), session(`${id}-c`)];
+  return makeWorkspace(id, sessions, {
     repo: "git@github.com:me/repo.git",
     branch: `branch-${n}`,
     short_repo: "repo",
     path: `/d/workspaces/${id}`,
-    session_count: 3,
-    sessions: [session(`${id}-a`), session(`${id}-b`), session(`${id}-c`)],
-    git_ahead: 0,
-    git_behind: 0,
-    git_dirty: false,
-    git_lines_added: 0,
-    git_lines_removed: 0,
-    git_files_changed: 0,
-    git_error: "",
     ...extra,
-  };
+  });
 };
 
 function actions(overrides: Partial<WorkspaceActions> = {}): WorkspaceActions {
