@@ -60,10 +60,6 @@ LOG_WRITER = (
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+,=@-]+$")
 
 
-class TmuxError(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Pane:
     session: str
@@ -88,10 +84,18 @@ def _env() -> dict[str, str]:
 
 CONTROL_RETRY = 2.0  # after the control client could not start: one-shot clients meanwhile
 # A reply over the control client takes ~0.05 ms. With none after this long the client is
-# replaced, and the command is repeated by a one-shot client unless repeating it could do it
-# twice (it may have run, its reply lost).
+# replaced, and the command is repeated by a one-shot client, unless running it twice could do
+# harm (it may have run, its reply lost): those wait the full timeout, as a one-shot would.
 CONTROL_TIMEOUT = 2.0
 NOT_REPEATABLE = frozenset({"new-session", "send-keys"})
+
+
+class TmuxError(Exception):
+    pass
+
+
+class TmuxUnsure(TmuxError):
+    """No answer, and the command may have run: not repeated."""
 
 
 class Tmux:
@@ -216,19 +220,18 @@ class Tmux:
         """Run one tmux command (or several, with ``SEPARATOR`` arguments between them)."""
         client = await self._usable_control() if control and input is None else None
         if client is not None:
+            once_only = bool(args) and args[0] in NOT_REPEATABLE
+            timeout = self.timeout if once_only else min(self.timeout, CONTROL_TIMEOUT)
             try:
-                return await client.run(args, timeout=min(self.timeout, CONTROL_TIMEOUT))
+                return await client.run(args, timeout=timeout)
             except ControlCommandError as e:
                 raise TmuxError(f"tmux {args[0] if args else ''}: {e}") from None
             except (TimeoutError, ControlLost) as e:
                 # Lost (its session ended, the server went away): a one-shot client says what
                 # is there now. Given up on (this command or one before it got no answer): the
                 # command may have run, so repeat it only if running it twice does no harm.
-                maybe_ran = isinstance(e, TimeoutError) or e.maybe_ran
-                if maybe_ran and args and args[0] in NOT_REPEATABLE:
-                    raise TmuxError(
-                        f"tmux {args[0]}: no answer within {CONTROL_TIMEOUT} s"
-                    ) from None
+                if once_only and (isinstance(e, TimeoutError) or e.maybe_ran):
+                    raise TmuxUnsure(f"tmux {args[0]}: no answer (it may have run)") from None
         return await self._run_once(args, input)
 
     async def _run_once(self, args: tuple[str, ...], input: bytes | None) -> str:
@@ -259,11 +262,20 @@ class Tmux:
             f"exec sh -c {shlex.quote(LOG_WRITER)} schmux-log"
             f" {shlex.quote(str(log))} {max(1024, int(log_max))}"
         )
-        await self.run(
+        args = (
             "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *argv,
             SEPARATOR, "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",
             SEPARATOR, "pipe-pane", "-t", f"={name}:", "-o", pipe,
         )  # fmt: skip
+        try:
+            await self.run(*args)
+        except TmuxUnsure:
+            # Given up on with others in the control client's queue. tmux runs the three
+            # commands together: if the session is there, they ran.
+            try:
+                await self._run_once(("has-session", "-t", f"={name}"), None)
+            except TmuxError:
+                await self._run_once(args, None)
         self._control_failed_at = float("-inf")  # a session to attach a control client to
 
     async def panes(self) -> dict[str, Pane]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -181,7 +181,32 @@ async def test_a_client_that_stops_answering_is_replaced(
     assert await tmux.run("display-message", "-p", "x") == "x\n"
     second = tmux._control  # a new client took over at the next command
     assert second is not None and second is not first and second.alive
-    with pytest.raises(TmuxError, match="no answer"):  # typed keys: never sent twice
-        await behind_a_blocker(tmux.send_literal("schmux-t4", "x"))
-    assert await tmux.run("display-message", "-p", "x") == "x\n"
-    assert tmux._control is not None and tmux._control not in (first, second)
+    # Typed keys are never repeated: they wait for their answer as long as a one-shot would.
+    log = await new_session(tmux, tmp_path, "schmux-cat", "stty -echo; cat")
+    await asyncio.sleep(0.2)
+    await behind_a_blocker(tmux.send_literal("schmux-cat", "typed-once\r"))
+    await asyncio.sleep(0.3)
+    assert log.read_bytes().count(b"typed-once") == 1
+    assert tmux._control is second and second.alive
+
+
+async def test_a_spawn_given_up_on_is_not_started_twice(
+    tmux: Tmux, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tmux_mod, "CONTROL_TIMEOUT", 0.3)
+
+    async def after(delay: float, command: Callable[[], Awaitable[T]]) -> T:
+        await asyncio.sleep(delay)
+        return await command()
+
+    # Queued behind a blocker: a listing, given up on after 0.3 s, and a spawn, which may or
+    # may not have run then: it is checked, and started by a one-shot client only if not.
+    await asyncio.gather(
+        tmux.run("run-shell", "sleep 1"),
+        after(0.05, tmux.panes),
+        after(0.1, lambda: new_session(tmux, tmp_path, "schmux-t5", "echo started; sleep 60")),
+    )
+    log = tmp_path / "schmux-t5.log"
+    await asyncio.sleep(1.5)  # had it stayed queued in tmux too, it would have run by now
+    assert log.read_bytes().count(b"started") == 1
+    assert "schmux-t5" in await tmux.panes()

@@ -77,6 +77,7 @@ def test_multi_spawn_numbers_nicknames_and_rejects_taken(server: Server) -> None
     items = server.spawn(
         repo="proj", branch="main", targets={"sleeper": 2, "shell": 1}, nickname="n"
     )
+    assert all("session_id" in i for i in items), items
     assert sorted(i["nickname"] for i in items) == ["n (1)", "n (2)", "n (3)"]
     assert len({i["workspace_id"] for i in items}) == 1
     with server.client() as c:
