@@ -307,6 +307,7 @@ class Services:
                         height=cfg.terminal_height,
                     )
                 except (BadRequest, Conflict) as e:
+                    log.warning("spawn of %s in %s failed: %s", name, ws.id, e.message)
                     results.append({"target": name, "error": e.message})
                     continue
                 # Output may have landed before the session was registered: look again.

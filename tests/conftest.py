@@ -51,8 +51,21 @@ TARGETS = [
 ]
 
 
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+
+
 @pytest.fixture
-def make_server(short_dir: Path, origin: Path) -> Iterator[Callable[..., Server]]:
+def make_server(
+    short_dir: Path, origin: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def factory(
@@ -76,6 +89,9 @@ def make_server(short_dir: Path, origin: Path) -> Iterator[Callable[..., Server]
     for s in servers:
         s.stop()
         s.kill_tmux()
+    if request.node.stash.get(CALL_FAILED, False):
+        for s in servers:  # shown with the failure: what the server logged
+            print(f"--- server {s.data_dir} stderr ---\n{s.stderr()[-4000:]}")
 
 
 @pytest.fixture
