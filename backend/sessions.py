@@ -391,7 +391,10 @@ class SessionManager:
             log.warning("killing orphaned tmux session %s (not in state.json)", name)
             await self.tmux.kill_session(name)
         for path in self.run_dir.glob("*.exit*"):  # of sessions that are gone
-            if path.name.split(".exit")[0] not in self.registry.state.sessions:
+            if (
+                path.name.removesuffix(".tmp").removesuffix(".exit")
+                not in self.registry.state.sessions
+            ):
                 with contextlib.suppress(OSError):
                     path.unlink()
         await self.refresh()

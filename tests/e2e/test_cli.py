@@ -140,6 +140,28 @@ def test_restart_readopts_live_sessions(make_server: Callable[..., Server]) -> N
     again.kill_tmux()
 
 
+def test_restart_knows_exits_from_while_it_was_down(
+    make_server: Callable[..., Server], origin: Path
+) -> None:
+    srv = make_server(
+        {
+            "repos": [{"name": "p.exit", "url": str(origin)}],  # ids like p.exit-001-…
+            "run_targets": [{"name": "later", "type": "command", "command": "sleep 1; exit 7"}],
+        }
+    )
+    sid = srv.spawn(repo="p.exit", branch="main", targets={"later": 1})[0]["session_id"]
+    srv.stop()
+    stale = srv.data_dir / "run" / "gone.exit-001-deadbeef.exit"  # of a session long gone
+    stale.write_text("0\n")
+    time.sleep(1.5)  # the agent ends while the app is down
+    again = make_server(data_dir=srv.data_dir, config=None)
+    s = again.session(sid)
+    assert s is not None and s["running"] is False and s["exit_status"] == 7
+    assert not stale.exists()
+    assert (srv.data_dir / "run" / f"{sid}.exit").read_text() == "7\n"
+    again.kill_tmux()
+
+
 def test_sigkill_during_spawns_leaves_valid_state(make_server: Callable[..., Server]) -> None:
     srv = make_server()
     rng = random.Random(7)
