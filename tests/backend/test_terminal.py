@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import random
 import subprocess
@@ -125,3 +127,39 @@ def test_reader_finishes_a_log_moved_between_its_read_and_its_look(
         got += chunk
     assert moved
     assert got == b"two three"
+
+
+@pytest.mark.parametrize("launcher_marked", [False, True])
+async def test_the_exit_marker_is_added_only_when_the_launcher_could_not(
+    tmp_path: Path, launcher_marked: bool
+) -> None:
+    # A pane that ended without the launcher's marker (killed, or the marker still on its way).
+    tmux = Tmux(tmp_path / "tmux.sock", tmp_path / "tmux.conf", timeout=5.0)
+    tmux.write_conf()
+    log = tmp_path / "s.log"
+    log.touch()
+    try:
+        await tmux.new_session(
+            "schmux-s", ["sh", "-c", "echo said-hi"], width=40, height=8, log=log, log_max=1 << 20
+        )
+        for _ in range(100):
+            if (p := (await tmux.panes()).get("schmux-s")) and p.dead:
+                break
+            await asyncio.sleep(0.02)
+        session = Session(
+            id="s", workspace_id="w", target="t", tmux_name="schmux-s", nickname="",
+            running=False, exit_status=0,
+        )  # fmt: skip
+        hub = TerminalHub(
+            tmux,
+            session=lambda _sid: session,
+            log_path=lambda _sid: log,
+            polling=lambda: False,
+            marked_by_launcher=lambda _sid: launcher_marked,
+        )
+        content = json.loads(await hub.full_message("s"))["content"]
+        assert "said-hi" in content
+        assert content.count("exited (status 0)") == (0 if launcher_marked else 1)
+    finally:
+        tmux.close()
+        subprocess.run(["tmux", "-S", str(tmux.socket), "kill-server"], capture_output=True)

