@@ -90,6 +90,12 @@ CONTROL_TIMEOUT = 2.0
 NOT_REPEATABLE = frozenset({"new-session", "send-keys"})
 
 
+def control_version_ok(version: str) -> bool:
+    """From ``tmux -V``: "tmux 3.3a" yes, "tmux 3.1c" no; unknown forms ("tmux master") yes."""
+    m = re.search(r"(\d+)\.(\d+)", version)
+    return m is None or (int(m.group(1)), int(m.group(2))) >= (3, 2)
+
+
 class TmuxError(Exception):
     pass
 
@@ -113,6 +119,7 @@ class Tmux:
         self._control_starting = False
         self._control_failed_at = float("-inf")
         self._control_wanted = False
+        self._control_supported: bool | None = None  # by the tmux version, asked once
 
     @property
     def attach_prefix(self) -> str:
@@ -160,6 +167,11 @@ class Tmux:
         return True
 
     async def _attach_control(self) -> ControlClient | None:
+        if self._control_supported is None:
+            self._control_supported = await self._supports_control()
+        if not self._control_supported:
+            self._control_wanted = False
+            return None
         try:
             names = (await self._run_once(("list-sessions", "-F", "#{session_name}"), None)).split()
         except TmuxError:
@@ -175,6 +187,18 @@ class Tmux:
             log.info("no tmux control client (one tmux process per command): %s", e)
             return None
         return client
+
+    async def _supports_control(self) -> bool:
+        """tmux 3.2 or later: older ones have no flags for a client without output or size."""
+        try:
+            rc, out, _ = await procs.run(["tmux", "-V"], env=_env(), timeout=self.timeout)
+        except (OSError, TimeoutError):
+            return False
+        text = out.decode(errors="replace").strip()
+        if rc == 0 and not control_version_ok(text):
+            log.info("%s: one tmux process per command (a control client needs tmux 3.2)", text)
+            return False
+        return True
 
     def close(self) -> None:
         self._control_wanted = False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from backend import tmux as tmux_mod
 from backend.tasks import TaskGroup
-from backend.tmux import Tmux, TmuxError
+from backend.tmux import Tmux, TmuxError, control_version_ok
 from backend.tmuxcontrol import SEPARATOR, quote
 
 T = TypeVar("T")
@@ -210,3 +212,46 @@ async def test_a_spawn_given_up_on_is_not_started_twice(
     await asyncio.sleep(1.5)  # had it stayed queued in tmux too, it would have run by now
     assert log.read_bytes().count(b"started") == 1
     assert "schmux-t5" in await tmux.panes()
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("tmux 3.3a", True),
+        ("tmux 3.2", True),
+        ("tmux 3.2-rc3", True),
+        ("tmux 10.0", True),
+        ("tmux next-3.5", True),
+        ("tmux master", True),
+        ("tmux 3.1c", False),
+        ("tmux 2.9a", False),
+    ],
+)
+def test_a_control_client_needs_tmux_3_2(version: str, ok: bool) -> None:
+    assert control_version_ok(version) is ok
+
+
+async def test_an_old_tmux_gets_one_shot_clients_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real tmux, except that it says it is 3.1 (which has no `attach-session -f`).
+    real = shutil.which("tmux")
+    assert real is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "tmux"
+    wrapper.write_text(
+        f'#!/bin/sh\n[ "$1" = -V ] && {{ echo "tmux 3.1c"; exit 0; }}\nexec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    t = Tmux(tmp_path / "tmux.sock", tmp_path / "tmux.conf", timeout=5.0)
+    t.write_conf()
+    try:
+        await new_session(t, tmp_path, "schmux-old")
+        assert not await t.start_control()
+        assert await t.run("display-message", "-p", "x") == "x\n"  # one-shot
+        assert t._control is None and not t._control_wanted  # and it does not try again
+    finally:
+        t.close()
+        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
