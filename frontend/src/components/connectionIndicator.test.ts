@@ -7,6 +7,16 @@ const WORDS = ["Connected", "Reconnecting", "Offline"];
 const count = (text: string) => WORDS.filter((w) => text.includes(w)).length;
 
 describe("ConnectionIndicator", () => {
+  it("offers no retry before it knows of a failed try", () => {
+    const ind = new ConnectionIndicator(vi.fn());
+    const retry = ind.el.querySelector('[data-testid="connection-retry"]') as HTMLButtonElement;
+    expect(retry.hidden).toBe(true);
+    ind.update({ state: "connecting", failures: 0, everConnected: false, offline: false }, 0);
+    expect(retry.hidden).toBe(true);
+    ind.update({ state: "waiting", retryAt: 4_000, failures: 1, everConnected: true, offline: false }, 0);
+    expect(retry.hidden).toBe(false);
+  });
+
   it("is a role=status element holding exactly one of the three words, with a countdown", () => {
     const retry = vi.fn();
     const ind = new ConnectionIndicator(retry);

@@ -35,6 +35,7 @@ export class ConnectionIndicator {
       this.detail,
       this.retry,
     );
+    setHidden(this.retry, true); // until there is a try to wait for
     this.el.addEventListener("click", () => {
       if (this.status && this.status.state !== "connected") onRetry();
     });
