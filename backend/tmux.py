@@ -120,6 +120,13 @@ class Tmux:
         self._control_failed_at = float("-inf")
         self._control_wanted = False
         self._control_supported: bool | None = None  # by the tmux version, asked once
+        # tmux 3.3a can crash (a segfault: every session gone) when a control client attaches
+        # while another client creates a session (5 in 100 tries with plain tmux), so a control
+        # client attaches only while no one-shot client of ours runs, and none starts meanwhile.
+        self._attaching: asyncio.Event | None = None  # set once the control client is attached
+        self._one_shots = 0
+        self._no_one_shots = asyncio.Event()
+        self._no_one_shots.set()
 
     @property
     def attach_prefix(self) -> str:
@@ -181,11 +188,16 @@ class Tmux:
         # an agent's session (ours are named schmux-...), else whatever the server has
         name = next((n for n in names if n.startswith("schmux-")), names[0])
         client = ControlClient(self.socket, self.conf, env=_env())
+        self._attaching = attaching = asyncio.Event()  # one-shot clients wait (see __init__)
         try:
+            await self._no_one_shots.wait()
             await client.start(name, timeout=self.timeout)
         except ControlLost as e:
             log.info("no tmux control client (one tmux process per command): %s", e)
             return None
+        finally:
+            attaching.set()
+            self._attaching = None
         return client
 
     async def _supports_control(self) -> bool:
@@ -259,7 +271,11 @@ class Tmux:
         return await self._run_once(args, input)
 
     async def _run_once(self, args: tuple[str, ...], input: bytes | None) -> str:
+        while self._attaching is not None:
+            await self._attaching.wait()
         argv = ["tmux", "-S", str(self.socket), "-f", str(self.conf), *map(_argv_word, args)]
+        self._one_shots += 1
+        self._no_one_shots.clear()
         try:
             rc, out, err = await procs.run(argv, env=_env(), timeout=self.timeout, stdin=input)
         except TimeoutError:
@@ -268,6 +284,10 @@ class Tmux:
             ) from None
         except OSError as e:
             raise TmuxError(f"cannot run tmux: {e}") from e
+        finally:
+            self._one_shots -= 1
+            if not self._one_shots:
+                self._no_one_shots.set()
         if rc != 0:
             msg = err.decode(errors="replace").strip() or f"exit status {rc}"
             raise TmuxError(f"tmux {args[0] if args else ''}: {msg}")

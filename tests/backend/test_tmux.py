@@ -255,3 +255,23 @@ async def test_an_old_tmux_gets_one_shot_clients_only(
     finally:
         t.close()
         subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
+
+
+async def test_no_spawn_races_the_control_client_attaching(tmp_path: Path) -> None:
+    # tmux 3.3a segfaults now and then (~1 in 10 here) when a control client attaches while
+    # another client creates a session; the first spawns of an app do just that.
+    for i in range(40):
+        d = tmp_path / str(i)
+        d.mkdir()
+        tasks = TaskGroup()
+        t = Tmux(d / "tmux.sock", d / "tmux.conf", timeout=5.0, tasks=tasks)
+        t.write_conf()
+        try:
+            assert not await t.start_control()  # no server yet
+            for k in range(3):  # the second starts the attach in the background
+                await new_session(t, d, f"schmux-{k}")
+            assert set(await t.panes()) == {"schmux-0", "schmux-1", "schmux-2"}, i
+        finally:
+            t.close()
+            await tasks.close()
+            subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
