@@ -145,6 +145,14 @@ class SessionManager:
         """Where the launcher writes the command's exit status when it ends."""
         return self.run_dir / f"{session_id}.exit"
 
+    def _recorded_exits(self) -> set[str]:
+        """The sessions whose launcher recorded an exit: one listing, not a look per session."""
+        try:
+            names = os.listdir(self.run_dir)
+        except OSError:
+            return set()
+        return {n.removesuffix(".exit") for n in names if n.endswith(".exit")}
+
     def _recorded_exit(self, session_id: str) -> int | None:
         try:
             text = self.exit_path(session_id).read_text()
@@ -326,12 +334,13 @@ class SessionManager:
             return False
         pending = False
         changes: list[tuple[Session, bool, int | None, int | None]] = []
+        exited = self._recorded_exits()
         for s in self.registry.state.sessions.values():
             pane = panes.get(s.tmux_name)
             running = pane is not None and not pane.dead
             status = pane.dead_status if pane is not None and pane.dead else None
             pid = pane.pid if pane is not None else None
-            if running or status is None:
+            if (running or status is None) and s.id in exited:
                 # the launcher's record: the command ended, its pane goes a moment later
                 recorded = self._recorded_exit(s.id)
                 if recorded is not None:
@@ -390,12 +399,14 @@ class SessionManager:
         for name in orphans:
             log.warning("killing orphaned tmux session %s (not in state.json)", name)
             await self.tmux.kill_session(name)
-        for path in self.run_dir.glob("*.exit*"):  # of sessions that are gone
-            if (
-                path.name.removesuffix(".tmp").removesuffix(".exit")
-                not in self.registry.state.sessions
-            ):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.run_dir):  # exit records of sessions that are gone
+                sid = name.removesuffix(".tmp").removesuffix(".exit")
+                if (
+                    name.endswith((".exit", ".exit.tmp"))
+                    and sid not in self.registry.state.sessions
+                ):
+                    with contextlib.suppress(OSError):
+                        (self.run_dir / name).unlink()
         await self.refresh()
         return orphans

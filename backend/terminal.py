@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,6 @@ MAX_BACKLOG = 1024 * 1024
 HISTORY_LINES = 5000
 POLL_SECONDS = 0.05  # only without file watching
 MAX_INPUT = 64 * 1024
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -158,11 +156,10 @@ class TerminalHub:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        shown = [ln for ln in lines if _SGR.sub("", ln).strip()][-3:]  # last non-blank rows
         if (
             not s.running
-            and not any("exited (" in ln for ln in shown)
-            and not self._marked_by_launcher(session_id)  # its marker is on the way
+            and not self._marked_by_launcher(session_id)  # its marker is in the pane or coming
+            and not any("exited (" in ln for ln in lines[-3:])  # tmux's, from older versions
         ):
             # killed, not ended: the launcher could not write its marker
             status = "by a signal" if s.exit_status is None else f"status {s.exit_status}"
