@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import auth
 from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict
 from .events import ConfigChanged, EventBus
+from .fileio import make_private_dir
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .models import Workspace, workspace_payload
 from .registry import Registry
@@ -94,6 +96,8 @@ class Services:
         self.paths = Paths(settings.data_dir)
         self.public_url = settings.public_url
         self.events = EventBus()
+        self.tickets = auth.Tickets()
+        self.throttle = auth.FailureThrottle()
         self.config: Config = config_mod.load(self.paths.config, settings.data_dir)
         self.registry = Registry(StateStore(self.paths.state), self.events)
         self.tasks = TaskGroup()
@@ -145,7 +149,9 @@ class Services:
 
     async def start(self) -> None:
         for d in (self.paths.logs, self.paths.repos, self.paths.run):
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
+        if self.config.workspace_path == self.paths.data_dir / "workspaces":
+            make_private_dir(self.config.workspace_path)
         event_file = self.paths.run / EVENT_FILE
         if self.tmux.write_conf(event_file):
             await self.tmux.reload_conf()  # a server left running by an older app

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound
+from .fileio import make_private_dir
 from .models import Session, Workspace, valid_id
 from .registry import Registry
 from .tmux import Tmux, TmuxError
@@ -207,11 +208,11 @@ class SessionManager:
         lines += [
             "s=$?",
             "printf '\\r\\n\\033[0;2mexited (status %s)\\033[0m\\r\\n' \"$s\"",
-            f'echo "$s" > {exit_file}.tmp && mv -f -- {exit_file}.tmp {exit_file}',
+            f'(umask 077; echo "$s" > {exit_file}.tmp) && mv -f -- {exit_file}.tmp {exit_file}',
             f": > {shlex.quote(str(self.run_dir / EVENT_FILE))}",
             'exit "$s"',
         ]
-        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self.run_dir)
         path = self.run_dir / f"{session_id}.sh"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -238,9 +239,9 @@ class SessionManager:
             running=True,
         )
         script = self._launcher(session_id, workspace, target, prompt)
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.logs_dir)
         log_file = self.log_path(session_id)
-        log_file.touch()
+        log_file.touch(mode=0o600)
         try:
             await self.tmux.new_session(
                 session.tmux_name,

@@ -54,6 +54,13 @@ async def stats() -> Response:
     return jsonify(services().stats())
 
 
+@bp.post("/ws-ticket")
+async def ws_ticket() -> Response:
+    """A one-time pass for a browser's WebSocket upgrade (browsers cannot send the header)."""
+    tickets = services().tickets
+    return jsonify({"ticket": tickets.issue(), "expires_in": tickets.ttl})
+
+
 @bp.get("/sessions")
 async def list_sessions() -> Response:
     return jsonify(services().snapshot())

@@ -1,6 +1,8 @@
-// REST actions. Same origin; the HttpOnly cookie carries auth, so no token is handled here.
-// Every call resolves (never rejects) to ok/data or the server's error text, shown to the user as is.
+// REST actions. Same origin, the token in the Authorization header (auth.ts; no cookie carries it).
+// Every call resolves (never rejects) to ok/data or the server's error text, shown to the user as is;
+// a 401 also tells `onSignedOut`.
 
+import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
 import type { Config } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
@@ -28,12 +30,20 @@ export interface ScanResult {
 }
 
 export class Api {
-  constructor(private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init)) {}
+  /** Told of every 401 (a wrong token, or the server restarted with a new one). */
+  onSignedOut: (() => void) | null = null;
+
+  constructor(
+    private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+    private readonly headers: () => Record<string, string> = () => authHeaders(),
+  ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
+    const init: RequestInit = { method, credentials: "omit", headers: { Accept: "application/json", ...this.headers() } };
+    // Every write is JSON, even without a body: the server refuses anything else (a form or a
+    // text/plain body is what another site's page could send).
+    if (body !== undefined || method !== "GET") {
+      init.body = JSON.stringify(body ?? {});
       init.headers = { ...init.headers, "Content-Type": "application/json" };
     }
     let res: Response;
@@ -52,12 +62,14 @@ export class Api {
       }
     }
     if (res.ok) return { ok: true, status: res.status, data: payload as T };
+    if (res.status === 401) {
+      this.onSignedOut?.();
+      return { ok: false, status: 401, error: SIGNED_OUT_MESSAGE };
+    }
     const err =
       typeof payload === "object" && payload !== null && typeof (payload as { error?: unknown }).error === "string"
         ? (payload as { error: string }).error
-        : res.status === 401
-          ? "Not signed in: open the dashboard link that schmux-desktop printed (it ends in ?token=…)."
-          : `${res.status} ${res.statusText || "error"}`.trim();
+        : `${res.status} ${res.statusText || "error"}`.trim();
     return { ok: false, status: res.status, error: err };
   }
 

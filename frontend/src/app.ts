@@ -2,6 +2,7 @@
 // actions go over REST. Nothing here polls the server.
 
 import { Api, type SpawnItem } from "./api";
+import { SIGNED_OUT_MESSAGE, socketAddress } from "./auth";
 import { AddRepoForm } from "./components/addRepoForm";
 import { ConfirmDialog } from "./components/confirmDialog";
 import { ConnectionIndicator } from "./components/connectionIndicator";
@@ -13,7 +14,7 @@ import { Toasts } from "./components/toasts";
 import { Toolbar } from "./components/toolbar";
 import { WorkspaceList } from "./components/workspaceList";
 import type { WorkspaceActions } from "./components/workspaceRow";
-import { type ConnectionStatus, DashboardConnection, dashboardSocketUrl } from "./connection";
+import { type ConnectionStatus, DashboardConnection } from "./connection";
 import { h, setClass, setHidden, setText } from "./dom";
 import { needsInputSnapshot, newlyNeedingInput, Notifier } from "./notify";
 import { loadPrefs, type Prefs, savePrefs } from "./prefs";
@@ -37,7 +38,6 @@ export class App {
   private prefs: Prefs;
   private readonly api = new Api();
   private readonly conn: DashboardConnection;
-  private authProbed = false;
 
   private readonly indicator: ConnectionIndicator;
   private readonly list: WorkspaceList;
@@ -70,11 +70,11 @@ export class App {
   constructor(root: HTMLElement) {
     this.prefs = loadPrefs(storage());
     this.conn = new DashboardConnection({
-      url: dashboardSocketUrl(location),
+      url: () => socketAddress("/ws/dashboard", location),
       onMessage: (d) => this.onMessage(d),
       onStatus: (s) => this.onStatus(s),
-      onFailedAttempt: () => void this.probeAuth(),
     });
+    this.api.onSignedOut = () => this.conn.signOut(SIGNED_OUT_MESSAGE);
     this.indicator = new ConnectionIndicator(() => this.conn.retryNow());
     this.sessionView = new SessionView({
       copy: (text) => copyText(text),
@@ -229,24 +229,15 @@ export class App {
     setText(this.version, res.ok && res.data?.version ? `schmux-desktop ${res.data.version}` : "schmux-desktop (version unknown)");
   }
 
-  private async probeAuth(): Promise<void> {
-    // The browser hides why a WebSocket upgrade failed. If the very first connection fails, ask once
-    // whether we are signed in, so a missing token cookie gets a useful message instead of a spinner.
-    if (this.authProbed || this.state.workspaces !== null) return;
-    this.authProbed = true;
-    const res = await this.api.getConfig();
-    if (!res.ok && res.status === 401) {
-      setText(
-        this.authBanner,
-        "Not signed in: open the dashboard link that schmux-desktop printed when it started (the one ending in ?token=…).",
-      );
-      this.authBanner.hidden = false;
-    }
-  }
-
   private onStatus(status: ConnectionStatus): void {
-    if (status.state === "connected") this.authBanner.hidden = true;
-    else this.fresh = false;
+    // Signed out is a state of its own: one message, no retry loop, the terminal view stops too.
+    const signedOut = status.state === "signed-out";
+    if (signedOut) {
+      setText(this.authBanner, status.reason);
+      this.sessionView.signOut(status.reason);
+    }
+    this.authBanner.hidden = !signedOut;
+    if (status.state !== "connected") this.fresh = false;
     this.indicator.update(status, Date.now());
     this.renderStale();
   }

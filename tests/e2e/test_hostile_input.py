@@ -69,7 +69,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = short_tmp()
     origin = make_repo(root / "origin")
-    srv = Server(data_dir=root / "d", token="fuzz-token")
+    srv = Server(data_dir=root / "d", token="fuzz-token-0123456789")
     srv.write_config({
         "repos": [{"name": "proj", "url": str(origin)}],
         "run_targets": [
@@ -105,7 +105,9 @@ def test_every_endpoint_with_garbage(
     method, path = route
     url = path.replace("{id}", quote(id_, safe="") or "x")
     kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
-    with httpx.Client(base_url=fuzz_server.base, headers=fuzz_server.headers, timeout=30) as c:
+    with httpx.Client(
+        base_url=fuzz_server.base, headers=fuzz_server.write_headers, timeout=30
+    ) as c:
         check(c.request(method, url, **kwargs))
 
 
@@ -114,7 +116,9 @@ def test_every_endpoint_with_garbage(
 )
 @given(st.data())
 def test_spawn_and_config_with_garbage(fuzz_server: Server, data: st.DataObject) -> None:
-    with httpx.Client(base_url=fuzz_server.base, headers=fuzz_server.headers, timeout=60) as c:
+    with httpx.Client(
+        base_url=fuzz_server.base, headers=fuzz_server.write_headers, timeout=60
+    ) as c:
         if data.draw(st.booleans()):
             body = data.draw(spawn_bodies(["sleeper", "echo"]))
             r = c.post("/api/spawn", json=body)
