@@ -224,8 +224,8 @@ class WorkspaceManager:
             if reason and not force:
                 days = self.config().snapshot_keep_days
                 raise Conflict(
-                    f"{reason}. Dispose with force to keep them in a snapshot for {days} "
-                    f"day{'s' if days != 1 else ''} and remove the workspace anyway"
+                    f"{reason}. A forced dispose keeps them in a snapshot for {days} "
+                    f"day{'s' if days != 1 else ''} and removes the workspace"
                 )
             snap = await self._take_snapshot(ws, repo, worktree_mode, risk)
         from backend import gitops
