@@ -422,7 +422,12 @@ class SessionManager:
         orphans = [name for name in panes if name.startswith("schmux-") and name not in known]
         for name in orphans:
             log.warning("killing orphaned tmux session %s (not in state.json)", name)
+            pane = panes[name]
+            roots = [pane.pid] if pane.pid and not pane.dead else []
+            sid = name.removeprefix("schmux-")
+            tree = await procs.in_worker(lambda: sessionprocs.find(sid, roots))  # noqa: B023
             await self.tmux.kill_session(name)
+            await procs.in_worker(lambda: sessionprocs.end(sid, tree))  # noqa: B023
         with contextlib.suppress(OSError):
             for name in os.listdir(self.run_dir):  # exit records of sessions that are gone
                 sid = name.removesuffix(".tmp").removesuffix(".exit")

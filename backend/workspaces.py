@@ -62,6 +62,7 @@ class WorkspaceManager:
         self.repos_dir = repos_dir
         self.config = config
         self._reserved: set[str] = set()
+        self._restoring: set[str] = set()
         self._repo_locks: dict[str, asyncio.Lock] = {}
 
     def get(self, workspace_id: str) -> Workspace:
@@ -302,6 +303,16 @@ class WorkspaceManager:
         is now taken, a new one named after it), same files."""
         assert self.trash is not None
         snap = self.trash.get(snapshot_id)
+        if snap.id in self._restoring:
+            raise Conflict(f"snapshot {snap.id} is being restored already")
+        self._restoring.add(snap.id)
+        try:
+            return await self._restore(snap)
+        finally:
+            self._restoring.discard(snap.id)
+
+    async def _restore(self, snap: Snapshot) -> Restored:
+        assert self.trash is not None
         cfg = self.config()
         repo = cfg.repo(snap.repo_name) or cfg.repo(snap.repo) or Repo(snap.repo_name, snap.repo)
         root = cfg.workspace_path
