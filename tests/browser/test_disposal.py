@@ -51,6 +51,10 @@ def test_dispose_anyway_keeps_a_snapshot_and_restore_brings_it_back(
     expect(item_row).to_contain_text("feature")
     expect(item_row).to_contain_text("kept 2 files")
     page.screenshot(path=str(shots / "recently-disposed.png"), full_page=True)
+    narrow = open_dashboard(new_page(color_scheme="dark", width=760, height=900), server)
+    expect(narrow.get_by_test_id("disposed-item")).to_have_count(1)
+    narrow.get_by_test_id("disposed-panel").scroll_into_view_if_needed()
+    narrow.screenshot(path=str(shots / "recently-disposed-dark-narrow.png"))
 
     item_row.get_by_test_id("restore-button").click()
     expect(page.get_by_test_id(f"workspace-{wid}")).to_be_visible()
