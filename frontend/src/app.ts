@@ -55,7 +55,7 @@ export class App {
   private readonly firstRunForm: AddRepoForm;
   private readonly addRepoForm: AddRepoForm;
   private readonly disposed: DisposedList;
-  /** Workspace ids of the last snapshot, to notice disposes and restores (maybe by another client). */
+  /** Workspace ids of the last snapshot: one leaving means a dispose (maybe by another client). */
   private workspaceIds: Set<string> | null = null;
 
   private readonly staleBanner: HTMLDivElement;
@@ -291,8 +291,9 @@ export class App {
     const ids = new Set(workspaces.map((w) => w.id));
     const before = this.workspaceIds;
     this.workspaceIds = ids;
-    // A workspace gone (disposed, maybe by another client) or back (restored): the list changed.
-    if (before && (before.size !== ids.size || [...before].some((id) => !ids.has(id)))) void this.disposed.refresh();
+    // A workspace gone (disposed, maybe by another client): a new snapshot to list. Only then, so
+    // the page asks nothing of the server while workspaces merely come and change.
+    if (before && [...before].some((id) => !ids.has(id))) void this.disposed.refresh();
   }
 
   private tick(): void {
