@@ -38,7 +38,7 @@ def write_json_atomic(path: Path, value: Any, *, indent: int | None = 2) -> None
 
 # What the app keeps under its data dir: private to the user (terminal logs hold secrets).
 PRIVATE_DIRS = ("logs", "run", "repos", "workspaces", "trash")
-FLAT_PRIVATE_DIRS = ("logs", "run")  # holds only the app's own files: each one made 0600
+FLAT_PRIVATE_DIRS = ("logs", "run", "trash")  # hold only the app's own files: each one made 0600
 
 
 def make_private_dir(path: Path) -> None:

@@ -95,8 +95,26 @@ async def dispose(session_id: str) -> Response:
 
 @bp.post("/dispose-workspace/<workspace_id>")
 async def dispose_workspace(workspace_id: str) -> Response:
-    await services().workspaces.dispose(workspace_id)
-    return jsonify(OK)
+    svc = services()
+    svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object(required=False)
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise BadRequest('"force" must be true or false')
+    snap = await svc.dispose_workspace(workspace_id, force=force)
+    return jsonify({**OK, "snapshot_id": snap.id if snap else None})
+
+
+@bp.get("/disposed")
+async def disposed() -> Response:
+    return jsonify(services().disposed())
+
+
+@bp.post("/disposed/<snapshot_id>/restore")
+async def restore(snapshot_id: str) -> Response:
+    restored = await services().restore(snapshot_id)
+    ws = restored.workspace
+    return jsonify({"workspace_id": ws.id, "branch": ws.branch, "message": restored.note})
 
 
 @bp.route("/sessions-nickname/<session_id>", methods=["PUT", "PATCH"])
@@ -124,7 +142,7 @@ async def set_config() -> Response:
 
 @bp.post("/workspaces/scan")
 async def scan() -> Response:
-    result = await services().workspaces.scan()
+    result = await services().scan_workspaces()
     return jsonify({"added": result.added, "removed": result.removed, "updated": result.updated})
 
 

@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config } from "./types";
+import type { Config, DisposedSnapshot } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -22,6 +22,13 @@ export interface SpawnRequest {
 export type SpawnItem =
   | { session_id: string; workspace_id: string; target: string; nickname: string }
   | { target: string; error: string };
+
+export interface RestoreResult {
+  workspace_id: string;
+  branch?: string;
+  /** Set when the workspace could not get its old branch back, saying what happened instead. */
+  message?: string;
+}
 
 export interface ScanResult {
   added: string[];
@@ -86,16 +93,27 @@ export class Api {
     return this.request<SpawnItem[]>("POST", "/api/spawn", body);
   }
   disposeSession(id: string) {
-    return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`);
+    return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`, {});
   }
-  disposeWorkspace(id: string) {
-    return this.request<unknown>("POST", `/api/dispose-workspace/${encodeURIComponent(id)}`);
+  /** Without `force` the server refuses (409) to remove work that exists nowhere else. */
+  disposeWorkspace(id: string, force = false) {
+    return this.request<{ status: string; snapshot_id?: string | null }>(
+      "POST",
+      `/api/dispose-workspace/${encodeURIComponent(id)}`,
+      force ? { force: true } : {},
+    );
+  }
+  disposed() {
+    return this.request<DisposedSnapshot[]>("GET", "/api/disposed");
+  }
+  restore(snapshotId: string) {
+    return this.request<RestoreResult>("POST", `/api/disposed/${encodeURIComponent(snapshotId)}/restore`, {});
   }
   rename(id: string, nickname: string) {
     return this.request<unknown>("PUT", `/api/sessions-nickname/${encodeURIComponent(id)}`, { nickname });
   }
   scan() {
-    return this.request<ScanResult>("POST", "/api/workspaces/scan");
+    return this.request<ScanResult>("POST", "/api/workspaces/scan", {});
   }
 }
 
