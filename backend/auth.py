@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import Forbidden, Unauthorized, UnsupportedMediaType
+from .errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MIN_TOKEN_LENGTH = 16
@@ -82,8 +83,27 @@ def is_loopback_host(host_header: str | None) -> bool:
         return False
 
 
+_HOST_HEADER = re.compile(r"^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9._-]{1,253})(:[0-9]{1,5})?$")
+
+
+def valid_host_header(host_header: str) -> bool:
+    """A name or address, with an optional port, that the web stack can take apart."""
+    if not _HOST_HEADER.match(host_header):
+        return False
+    name = host_name(host_header)
+    if name.startswith("["):
+        return True
+    try:
+        name.encode("idna")  # empty or over-long labels ("a..b") fail here, as in the router
+    except UnicodeError:
+        return False
+    return True
+
+
 def check_host(no_auth: bool, host_header: str | None) -> None:
-    """Under --no-auth only loopback Host names are served (blocks DNS rebinding)."""
+    """A Host the app can parse (400); under --no-auth only loopback names (DNS rebinding)."""
+    if host_header is not None and not valid_host_header(host_header):
+        raise BadRequest(f"the Host header {host_header[:100]!r} is not a valid host name")
     if no_auth and not is_loopback_host(host_header):
         raise Forbidden("this server runs without a token and only answers requests for localhost")
 

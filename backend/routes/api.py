@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from backend import __version__
+from backend import __version__, untrusted
 from backend.errors import BadRequest
 from backend.routes import services
 from backend.services import SpawnRequest
@@ -23,13 +22,7 @@ async def json_object(*, required: bool = True) -> dict[str, Any]:
         if required:
             raise BadRequest("the request body must be a JSON object")
         return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadRequest(f"the request body is not valid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+    return untrusted.parse_object(raw)
 
 
 def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
