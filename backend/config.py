@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .errors import StorageError
 from .fileio import write_json_atomic
 
 SCM_WORKTREE = "git-worktree"
 SCM_CLONE = "git"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_DEPTH = 64
 
 
 class ConfigError(ValueError):
@@ -270,6 +272,39 @@ def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _not_json(text: str) -> Any:
+    raise ConfigError(f"{text} is not JSON (a number must be finite)")
+
+
+def _unwritable(value: Any, where: str, depth: int = 0) -> str | None:
+    """Why ``value`` could not be written back or sent to a browser (naming the key), or None.
+
+    Python reads what nothing else can hold: an unpaired surrogate escape (``"\\ud800"``) can
+    be encoded by no file, frame or log, and would break every dashboard connect."""
+    if depth > MAX_DEPTH:
+        return f"{where or 'the config'} is nested more than {MAX_DEPTH} levels deep"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return (
+                f"{where or 'the config'} holds an unpaired surrogate escape (like \\ud800): "
+                "not valid text"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{where}.{key}" if where else str(key)
+            problem = _unwritable(key, here, depth + 1) or _unwritable(item, here, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problem = _unwritable(item, f"{where}[{i}]", depth + 1)
+            if problem:
+                return problem
+    return None
+
+
 def load(path: Path, data_dir: Path) -> Config:
     """Read ``config.json``; a missing file means all defaults."""
     try:
@@ -279,11 +314,20 @@ def load(path: Path, data_dir: Path) -> Config:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from e
     try:
-        raw = json.loads(text) if text.strip() else {}
+        raw = json.loads(text, parse_constant=_not_json) if text.strip() else {}
     except json.JSONDecodeError as e:
         raise ConfigError(
             f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}"
         ) from e
+    except RecursionError:
+        raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"{path}: not usable JSON: {e}") from None
+    problem = _unwritable(raw, "")
+    if problem:
+        raise ConfigError(f"{path}: {problem.encode('utf-8', 'backslashreplace').decode()}")
     try:
         return parse(raw, data_dir)
     except ConfigError as e:
@@ -291,4 +335,8 @@ def load(path: Path, data_dir: Path) -> Config:
 
 
 def save(path: Path, config: Config) -> None:
-    write_json_atomic(path, dict(config.raw))
+    """Write the config atomically; ``StorageError`` (507) when the disk refuses."""
+    try:
+        write_json_atomic(path, dict(config.raw))
+    except OSError as e:
+        raise StorageError(f"could not save {path}: {e.strerror or e}") from e

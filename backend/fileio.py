@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,48 @@ def tighten_data_dir(data_dir: Path) -> list[str]:
         except OSError:
             continue  # vanished meanwhile, or not ours: the start goes on
     return warnings
+
+
+class DataDirError(Exception):
+    """The data dir cannot be used as the app lays it out; the message names the path."""
+
+
+def remove_stale_temps(directory: Path, *, older_than: float = 0.0) -> list[str]:
+    """Remove the temp files (``*.tmp``) a write killed midway left in ``directory``: atomic
+    writes' ``.<name>.<random>.tmp``, a bundle's ``<id>.bundle.tmp``, a bare clone's
+    ``.<repo>.git.<pid>.<thread>.tmp`` directory. With ``older_than`` only those untouched for
+    that many seconds (another process may be writing one now). Returns the names removed."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    limit = time.time() - older_than
+    for entry in entries:
+        if not entry.name.endswith(".tmp"):
+            continue
+        try:
+            if entry.is_symlink() or entry.stat(follow_symlinks=False).st_mtime > limit:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    continue  # only our own hidden clone directories
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return removed
+
+
+def prepare_dir(path: Path) -> None:
+    """``make_private_dir``, failing with a ``DataDirError`` a person understands."""
+    try:
+        make_private_dir(path)
+    except OSError as e:
+        if path.exists() and not path.is_dir():
+            raise DataDirError(
+                f"{path} is not a directory: the app keeps its own files there; move it away"
+            ) from None
+        raise DataDirError(f"{path}: cannot be made: {e.strerror or e}") from None

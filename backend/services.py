@@ -17,9 +17,9 @@ from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
-from .errors import BadRequest, Conflict
+from .errors import BadRequest, Conflict, StorageError
 from .events import ConfigChanged, EventBus
-from .fileio import make_private_dir
+from .fileio import DataDirError, prepare_dir, remove_stale_temps
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .models import Workspace, workspace_payload
 from .registry import Registry
@@ -149,6 +149,8 @@ class Services:
         self.watcher = ChangeWatcher(self._on_fs_change)
         self.git_passes = 0
         self.started_at = time.time()
+        self._prepared = False
+        self._conf_changed = False
 
     @property
     def session_url(self) -> str:
@@ -156,13 +158,37 @@ class Services:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Lay out the data dir before serving: its directories, tmux.conf, and no temp file
+        that a write killed midway (SIGKILL, power loss) left behind. A problem raises
+        ``DataDirError`` with one line naming the path (the CLI prints it and exits 2)."""
+        if self._prepared:
+            return
+        p = self.paths
+        dirs = [p.logs, p.repos, p.run]
+        if self.config.workspace_path == p.data_dir / "workspaces":
+            dirs.append(self.config.workspace_path)
+        for d in dirs:
+            prepare_dir(d)
+        # The app holds the data dir's lock: no one else writes these now. A launcher may be
+        # writing its exit record in D/run this moment: those go by age (and in adopt()).
+        stale = [
+            *remove_stale_temps(p.data_dir),
+            *(f"trash/{n}" for n in remove_stale_temps(p.trash)),
+            *(f"repos/{n}" for n in remove_stale_temps(p.repos)),
+            *(f"run/{n}" for n in remove_stale_temps(p.run, older_than=60.0)),
+        ]
+        if stale:
+            log.info("removed %d stale temp file(s) in %s: %s", len(stale), p.data_dir, stale)
+        try:
+            self._conf_changed = self.tmux.write_conf(p.run / EVENT_FILE)
+        except OSError as e:
+            raise DataDirError(f"{p.tmux_conf}: cannot be written: {e.strerror or e}") from None
+        self._prepared = True
+
     async def start(self) -> None:
-        for d in (self.paths.logs, self.paths.repos, self.paths.run):
-            make_private_dir(d)
-        if self.config.workspace_path == self.paths.data_dir / "workspaces":
-            make_private_dir(self.config.workspace_path)
-        event_file = self.paths.run / EVENT_FILE
-        if self.tmux.write_conf(event_file):
+        self.prepare()
+        if self._conf_changed:
             await self.tmux.reload_conf()  # a server left running by an older app
         self._tmux_hooks = "set-hook" in self.paths.tmux_conf.read_text()
         await self.sessions.adopt()
@@ -243,6 +269,8 @@ class Services:
     # -- config ---------------------------------------------------------------------------
 
     def update_config(self, patch: Any) -> Config:
+        """Merge ``patch`` into the config and save it; ``StorageError`` (507) when the disk
+        refuses, and then nothing changed."""
         if not isinstance(patch, dict):
             raise BadRequest("the config body must be a JSON object")
         merged = config_mod.merge(self.config.raw, patch)
@@ -357,8 +385,10 @@ class Services:
                         width=cfg.terminal_width,
                         height=cfg.terminal_height,
                     )
-                except (BadRequest, Conflict) as e:
+                except (BadRequest, Conflict, StorageError) as e:
                     log.warning("spawn of %s in %s failed: %s", name, ws.id, e.message)
+                    if isinstance(e, StorageError) and not any("session_id" in r for r in results):
+                        raise  # a full disk: nothing was started (507), not a 200 of errors
                     results.append({"target": name, "error": e.message})
                     continue
                 # Output may have landed before the session was registered: look again.
@@ -526,6 +556,8 @@ class Services:
             self._git_dirty.clear()
             try:
                 await self.refresh_git(ids)
+            except StorageError as e:  # a full disk: rolled back; the next pass tries again
+                log.error("git status pass not saved: %s", e.message)
             except Exception:
                 log.exception("git status pass failed")
 
@@ -559,6 +591,8 @@ class Services:
                 self._output_dirty = set()
                 held = self.sessions.refresh_output(ids, output_every=self.broadcaster.output_every)
                 attention_due = await self.attention.check()
+            except StorageError as e:
+                log.error("session refresh not saved: %s", e.message)
             except Exception:
                 log.exception("session refresh failed")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunTarget
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, StorageError
 from .fileio import make_private_dir
 from .models import Session, Workspace, valid_id
 from .registry import Registry
@@ -216,9 +216,14 @@ class SessionManager:
         ]
         make_private_dir(self.run_dir)
         path = self.run_dir / f"{session_id}.sh"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write("\n".join(lines) + "\n")
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                path.unlink()  # never an empty or half launcher left behind
+            raise StorageError(f"could not write {path}: {e.strerror or e}") from e
         return path
 
     async def spawn(
@@ -241,9 +246,13 @@ class SessionManager:
             running=True,
         )
         script = self._launcher(session_id, workspace, target, prompt)
-        make_private_dir(self.logs_dir)
         log_file = self.log_path(session_id)
-        log_file.touch(mode=0o600)
+        try:
+            make_private_dir(self.logs_dir)
+            log_file.touch(mode=0o600)
+        except OSError as e:
+            self._forget_files(script, log_file)
+            raise StorageError(f"could not create {log_file}: {e.strerror or e}") from e
         try:
             await self.tmux.new_session(
                 session.tmux_name,
@@ -254,8 +263,7 @@ class SessionManager:
                 log_max=self.log_max,
             )
         except (TmuxError, OSError) as e:
-            with contextlib.suppress(OSError):
-                script.unlink()
+            self._forget_files(script, log_file)
             raise BadRequest(f"could not start target {target.name!r}: {e}") from e
         try:
             with self.registry.change("spawn") as state:
@@ -265,9 +273,17 @@ class SessionManager:
                     raise Conflict(f"nickname {nickname!r} is already used by another session")
                 state.sessions[session_id] = session
         except BaseException:
+            # Not recorded (a full disk, a dispose meanwhile): nothing of it stays behind.
             await self.tmux.kill_session(session.tmux_name)
+            self._forget_files(script, log_file, self.exit_path(session_id))
             raise
         return session
+
+    @staticmethod
+    def _forget_files(*paths: Path) -> None:
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     async def dispose(self, session_id: str) -> None:
         session = self.get(session_id)
@@ -430,10 +446,12 @@ class SessionManager:
             await self.tmux.kill_session(name)
             await procs.in_worker(lambda: sessionprocs.end(sid, tree))  # noqa: B023
         with contextlib.suppress(OSError):
-            for name in os.listdir(self.run_dir):  # exit records of sessions that are gone
-                sid = name.removesuffix(".tmp").removesuffix(".exit")
+            # exit records and launchers of sessions that are gone (a launcher left by a spawn
+            # the app was killed in; one that ran has removed itself)
+            for name in os.listdir(self.run_dir):
+                sid = name.removesuffix(".tmp").removesuffix(".exit").removesuffix(".sh")
                 if (
-                    name.endswith((".exit", ".exit.tmp"))
+                    name.endswith((".exit", ".exit.tmp", ".sh"))
                     and sid not in self.registry.state.sessions
                 ):
                     with contextlib.suppress(OSError):

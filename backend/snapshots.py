@@ -33,7 +33,12 @@ IDENTITY = {
 
 
 class SnapshotError(Exception):
-    """A git step of taking or restoring a snapshot failed; the message is for a person."""
+    """A git step of taking or restoring a snapshot failed; the message is for a person.
+    ``no_space``: git said the disk is full (the caller answers 507, not 409)."""
+
+    def __init__(self, message: str, *, no_space: bool = False) -> None:
+        super().__init__(message)
+        self.no_space = no_space
 
 
 async def git(
@@ -55,8 +60,12 @@ async def git(
     except OSError as e:
         raise SnapshotError(f"cannot run git: {e}") from None
     if rc not in ok:
-        lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
-        raise SnapshotError(f"git {args[0]} failed in {path}: {lines[0] if lines else rc}")
+        text = err.decode("utf-8", "replace")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        raise SnapshotError(
+            f"git {args[0]} failed in {path}: {lines[0] if lines else rc}",
+            no_space="No space left on device" in text,
+        )
     return out.decode("utf-8", "surrogateescape")
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+import re
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
 from .fileio import write_json_atomic
-from .models import Session, Workspace
+from .models import Session, Workspace, valid_id
 
 SCHEMA_VERSION = 1
+# Times are seconds since 1970; past year 9999 no timestamp can be shown (RFC 3339).
+MAX_TIME = 253_402_300_799.0
+MAX_INT = 2**63 - 1
 
 
 class StateFileError(Exception):
@@ -48,9 +55,13 @@ class StateStore:
         except (OSError, UnicodeDecodeError) as e:
             raise StateFileError(f"{self.path}: cannot read: {e}") from e
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_not_json)
         except json.JSONDecodeError as e:
             raise StateFileError(f"{self.path}: not valid JSON: {e.msg} (line {e.lineno})") from e
+        except RecursionError:
+            raise StateFileError(f"{self.path}: nested too deeply to be a state file") from None
+        except ValueError as e:  # NaN, Infinity, an integer of thousands of digits
+            raise StateFileError(f"{self.path}: not usable JSON: {e}") from None
         if not isinstance(doc, dict):
             raise StateFileError(f"{self.path}: expected a JSON object")
         version = doc.get("version")
@@ -59,9 +70,15 @@ class StateStore:
                 f"{self.path}: schema version {version!r} is not supported (expected {SCHEMA_VERSION})"
             )
         try:
-            workspaces = [Workspace.from_record(r) for r in doc.get("workspaces", [])]
-            sessions = [Session.from_record(r) for r in doc.get("sessions", [])]
-        except (TypeError, AttributeError) as e:
+            workspaces = [
+                Workspace.from_record(_checked(Workspace, r, f"workspaces[{i}]"))
+                for i, r in enumerate(_list(doc, "workspaces"))
+            ]
+            sessions = [
+                Session.from_record(_checked(Session, r, f"sessions[{i}]"))
+                for i, r in enumerate(_list(doc, "sessions"))
+            ]
+        except (TypeError, ValueError, AttributeError) as e:
             raise StateFileError(f"{self.path}: malformed record: {e}") from e
         return State(
             workspaces={w.id: w for w in workspaces},
@@ -73,3 +90,85 @@ class StateStore:
             write_json_atomic(self.path, state.to_document(), indent=None)
         except OSError as e:
             raise StorageError(f"could not save {self.path}: {e.strerror or e}") from e
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _list(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise TypeError(f"{key} must be a list, not {type(value).__name__}")
+    return value
+
+
+_PY_TYPES: dict[type, tuple[type, ...]] = {
+    str: (str,),
+    bool: (bool,),
+    int: (int,),
+    float: (int, float),
+}
+
+
+def _allowed(hint: Any) -> tuple[tuple[type, ...], bool]:
+    """The JSON types a field of type ``hint`` accepts, and whether null is allowed."""
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    allowed: tuple[type, ...] = ()
+    for a in args:
+        allowed += _PY_TYPES.get(a, ())
+    return allowed, type(None) in args
+
+
+def _checked(cls: type[Workspace] | type[Session], record: Any, where: str) -> dict[str, Any]:
+    """``record`` if every known field has its type (checked here, at load, so no later read of
+    the state can fail on it); else ``TypeError`` naming the field."""
+    if not isinstance(record, dict):
+        raise TypeError(f"{where} must be an object, not {type(record).__name__}")
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.name not in record:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise TypeError(f"{where} has no {f.name}")
+            continue
+        value = record[f.name]
+        allowed, nullable = _allowed(hints[f.name])
+        here = f"{where}.{f.name}"
+        if value is None and nullable:
+            continue
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            wanted = " or ".join(_NAMES[t] for t in allowed) + (" or null" if nullable else "")
+            raise TypeError(f"{here} must be {wanted}, not {_json_name(value)}")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise TypeError(f"{here} holds an unpaired surrogate: not valid text") from None
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise TypeError(f"{here} is not a finite number")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            top = MAX_TIME if float in allowed else MAX_INT
+            if not -top <= value <= top:
+                raise TypeError(f"{here} is out of range")
+    for key in ("id", "workspace_id"):
+        if key in record and not valid_id(record[key]):
+            raise TypeError(f"{where}.{key} {str(record[key])[:80]!r} is not a valid id")
+    if "tmux_name" in record and not _TMUX_NAME.match(record["tmux_name"]):
+        raise TypeError(f"{where}.tmux_name {record['tmux_name'][:80]!r} is not a session name")
+    return record
+
+
+_TMUX_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # no '.' or ':' (they select in a target)
+_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number"}
+
+
+def _json_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), "null" if value is None else type(value).__name__)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import SCM_WORKTREE, Config, Repo
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, StorageError
 from .events import EventBus, WorkspaceProgress
 from .models import Session, Workspace, valid_id
 from .registry import Registry
@@ -116,12 +116,21 @@ class WorkspaceManager:
         try:
             report("fetching", 0.0, f"Preparing {repo.name} ({branch})")
             async with self._lock(repo):
-                if worktree_mode:
-                    await asyncio.to_thread(
-                        gitops.create_worktree, self.bare_path(repo), repo, branch, path, report
-                    )
-                else:
-                    await asyncio.to_thread(gitops.create_clone, repo, branch, path, report)
+                try:
+                    if worktree_mode:
+                        await asyncio.to_thread(
+                            gitops.create_worktree, self.bare_path(repo), repo, branch, path, report
+                        )
+                    else:
+                        await asyncio.to_thread(gitops.create_clone, repo, branch, path, report)
+                except BadRequest as e:
+                    full = _full_disk(self.repos_dir if worktree_mode else None, root)
+                    if full is None:
+                        raise
+                    raise StorageError(
+                        f"No space left on device for {full}: could not create the workspace "
+                        f"({e.message})"
+                    ) from e
             ws = Workspace(
                 id=workspace_id,
                 repo=repo.url,
@@ -253,7 +262,7 @@ class WorkspaceManager:
                 timeout=timeout,
             )
         except SnapshotError as e:
-            raise Conflict(f"could not keep a snapshot of {ws.id} ({e}); not disposing it") from e
+            raise _failed(e, f"could not keep a snapshot of {ws.id} ({e}); not disposing it") from e
         snap = Snapshot(
             id=snapshot_id,
             workspace_id=ws.id,
@@ -388,7 +397,7 @@ class WorkspaceManager:
                 timeout=timeout,
             )  # fmt: skip
         except SnapshotError as e:
-            raise Conflict(f"could not restore snapshot {snap.id}: {e}") from e
+            raise _failed(e, f"could not restore snapshot {snap.id}: {e}") from e
         why = (
             f"is used by workspace {user}"
             if user
@@ -413,7 +422,7 @@ class WorkspaceManager:
             )  # fmt: skip
         except SnapshotError as e:
             shutil.rmtree(path, ignore_errors=True)
-            raise Conflict(f"could not restore snapshot {snap.id}: {e}") from e
+            raise _failed(e, f"could not restore snapshot {snap.id}: {e}") from e
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -470,3 +479,28 @@ class WorkspaceManager:
         result.updated = sorted(updated)
         result.added = sorted(w.id for w in additions)
         return result
+
+
+def _failed(e: SnapshotError, message: str) -> Conflict | StorageError:
+    """A snapshot step that failed: 507 when the disk was full, else 409."""
+    return StorageError(message) if e.no_space else Conflict(message)
+
+
+FULL_BELOW = 256 * 1024  # bytes free under which git's failure is taken for a full disk
+
+
+def _full_disk(*dirs: Path | None) -> Path | None:
+    """The first of ``dirs`` (or its nearest existing parent) on a full file system, else None.
+    git's own words for a full disk vary ("couldn't write ...lock", "unable to write loose
+    object"); the file system's free space says it plainly."""
+    for d in dirs:
+        while d is not None and not d.exists() and d != d.parent:
+            d = d.parent
+        if d is None:
+            continue
+        try:
+            if shutil.disk_usage(d).free < FULL_BELOW:
+                return d
+        except OSError:
+            continue
+    return None

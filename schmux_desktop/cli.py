@@ -343,6 +343,7 @@ def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object
     """Build the app (and so load config and state); startup problems become UsageError."""
     from backend.app import create_app
     from backend.config import ConfigError
+    from backend.fileio import DataDirError
     from backend.services import Settings
     from backend.store import StateFileError
 
@@ -356,7 +357,8 @@ def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object
         app = create_app(
             Settings(data_dir=data_dir, token=token, version=__version__, static_dir=static_dir())
         )
-    except (ConfigError, StateFileError) as e:
+        app.config["SERVICES"].prepare()
+    except (ConfigError, StateFileError, DataDirError) as e:
         raise UsageError(str(e)) from e
     except OSError as e:
         raise UsageError(f"cannot prepare {data_dir}: {e.strerror or e}") from e
