@@ -59,6 +59,15 @@ LOG_WRITER = (
 )
 
 SEND_CHUNK = 2000
+
+
+def format_literal(text: str) -> str:
+    """``text`` for an argument tmux expands as a format (``pipe-pane``'s command,
+    ``run-shell``): every ``#`` doubled, so ``#S``, ``#{...}`` and ``#(...)`` in a path stay text
+    instead of naming the session or running a command."""
+    return text.replace("#", "##")
+
+
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+,=@-]+$")
 
 
@@ -303,7 +312,9 @@ class Tmux:
         output from the new pane, so the log misses nothing. The log is rotated past
         ``log_max`` bytes by its writer (see ``LOG_WRITER``).
         """
-        pipe = (
+        # tmux expands formats in pipe-pane's command: the log's path (under the data dir, any
+        # name the user chose) goes through format_literal.
+        pipe = format_literal(
             f"exec sh -c {shlex.quote(LOG_WRITER)} schmux-log"
             f" {shlex.quote(str(log))} {max(1024, int(log_max))}"
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, Server
+from tests.helpers import ROOT, Server, log_text, wait_for
 
 WS = {"id": "proj-001", "repo": "/r", "repo_name": "proj", "branch": "main", "path": "/tmp"}
 SESSION = {"id": "proj-001-ab", "workspace_id": "proj-001", "target": "t", "tmux_name": "schmux-x"}
@@ -165,3 +165,24 @@ def test_temp_files_of_killed_writes_are_removed_at_start(
     assert not clone_tmp.exists()
     assert all(p.exists() for p in keep)
     assert again.session(sid) is not None
+
+
+TALKER = {"name": "talker", "type": "command", "command": "echo TALKER-OUTPUT; sleep 600"}
+
+
+def test_tmux_format_characters_in_the_data_dir_path_are_text(
+    make_server: Callable[..., Server], short_dir: Path
+) -> None:
+    """tmux expands formats in pipe-pane's command: a data dir named with ``#S`` sent the log
+    to another path, and ``#(...)`` ran a command."""
+    marker = short_dir / "pwned"
+    d = short_dir / f"x#S#{{session_name}}#(touch {marker})" / "d"
+    srv = make_server({"run_targets": [TALKER]}, data_dir=d)
+    sid = srv.spawn(repo="proj", branch="main", targets={"talker": 1})[0]["session_id"]
+    wait_for(lambda: "TALKER-OUTPUT" in log_text(srv, sid), timeout=10)
+    time.sleep(0.5)  # a #(...) job would have run by now
+    assert not marker.exists()
+    logs = list(short_dir.rglob(f"{sid}.log"))
+    assert logs == [d / "logs" / f"{sid}.log"]
+    with srv.client() as c:
+        assert c.post(f"/api/dispose/{sid}").status_code == 200
