@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> Quart:
         allowed_origins=lambda: svc.config.allowed_origins,
         tickets=svc.tickets,
         throttle=svc.throttle,
+        max_body=MAX_BODY,
     )
 
     async def counting_requests(scope: Any, receive: Any, send: Any) -> None:
@@ -84,7 +85,12 @@ def create_app(settings: Settings) -> Quart:
             405: f"method {request.method if request else ''} is not allowed here",
             413: f"the request body is too large (at most {MAX_BODY // 1024} KiB)",
         }
-        return _error(messages.get(status, e.description or e.name), status)
+        response, status = _error(messages.get(status, e.description or e.name), status)
+        if status == 413:
+            # The rest of the body is left unread, and the server closes the connection after
+            # this answer: said, so a client does not send its next request into a closed socket.
+            response.headers["Connection"] = "close"
+        return response, status
 
     @app.errorhandler(Exception)
     async def unexpected(e: Exception) -> tuple[Response, int]:

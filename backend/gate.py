@@ -8,6 +8,9 @@ In order, for HTTP requests and WebSocket upgrades alike:
    WebSocket a one-time ``?ticket=`` fetched with the header. Wrong attempts are answered slower
    per client (``auth.FailureThrottle``); the right token never waits.
 4. A write must declare a JSON body (415 otherwise).
+5. A declared body over the size limit gets 413 once the gate has read and dropped it (up to
+   ``DRAIN_LIMIT``): answered before its client finished sending, the close that follows would
+   reset the connection, and the client would see no answer at all.
 
 A refused request gets ``{"error": ...}`` (a WebSocket: that answer instead of the upgrade) without
 its body ever being read, so unauthenticated bodies cost no memory. Every HTTP answer also gets
@@ -17,6 +20,7 @@ the headers that keep the pages out of frames and the token out of referrers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -24,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from . import auth
-from .errors import AppError, Unauthorized
+from .errors import AppError, PayloadTooLarge, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
 )
 _OURS = {name for name, _ in SECURITY_HEADERS}
+DRAIN_LIMIT = 16 * 1024 * 1024  # read and dropped before a 413; a larger body may see a reset
+DRAIN_SECONDS = 10.0
 
 
 class Gate:
@@ -60,6 +66,7 @@ class Gate:
         tickets: auth.Tickets,
         throttle: auth.FailureThrottle,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_body: int | None = None,
     ) -> None:
         self.app = app
         self.token = token
@@ -67,6 +74,7 @@ class Gate:
         self.tickets = tickets
         self.throttle = throttle
         self.sleep = sleep
+        self.max_body = max_body
         self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,6 +88,16 @@ class Gate:
             self.refused += 1
             await _refuse(scope, send, e)
             return
+        if kind == "http" and self.max_body is not None:
+            length = _headers(scope).get("content-length", "")
+            if length.isdigit() and int(length) > self.max_body:
+                self.refused += 1
+                await _drain(receive, int(length))
+                limit = f"at most {self.max_body // 1024} KiB"
+                await _refuse(
+                    scope, send, PayloadTooLarge(f"the request body is too large ({limit})")
+                )
+                return
         await self.app(scope, receive, _with_security_headers(send) if kind == "http" else send)
 
     async def _check(self, scope: Scope) -> None:
@@ -129,6 +147,18 @@ class Gate:
         wait = self.throttle.failed(address)
         if wait > 0:
             await self.sleep(wait)
+
+
+async def _drain(receive: Receive, length: int) -> None:
+    """Read and drop a request body (at most ``DRAIN_LIMIT`` bytes, ``DRAIN_SECONDS``)."""
+    if length > DRAIN_LIMIT:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while True:
+                message = await receive()
+                if message.get("type") != "http.request" or not message.get("more_body"):
+                    return
 
 
 def _headers(scope: Scope) -> dict[str, str]:
