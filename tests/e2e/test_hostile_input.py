@@ -359,7 +359,7 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     ],
     "api.nickname": [(("nickname",), {"nickname": "n"})],
     "api.set_nudge": [(("state",), {"state": "s"}), (("summary",), {"state": "s"})],
-    "api.dispose_workspace": [(("force",), {})],
+    "api.dispose_workspace": [(("force",), {}), (("value",), {"force": True})],
 }
 # Any other route (and one added later) gets the value at the top of a body, and as the body.
 GENERIC = [(("value",), {})]
