@@ -143,3 +143,26 @@ def test_every_write_route_on_a_full_disk_is_a_507_with_the_reason(
         assert c.post(f"/api/dispose/{other}").status_code == 200
     assert srv.workspace(wid) is not None
     assert os.listdir(srv.data_dir / "trash")
+
+
+def test_restore_on_a_full_disk_is_a_507_and_keeps_the_snapshot(
+    make_server: Callable[..., Server], tiny_fs: Path, short_dir: Path
+) -> None:
+    srv = _server(make_server, tiny_fs, short_dir)
+    item = srv.spawn(repo="proj", branch="feature", targets={"sleeper": 1})[0]
+    wid = item["workspace_id"]
+    path = Path(srv.workspace(wid)["path"])  # type: ignore[index]
+    with srv.client() as c:
+        assert c.post(f"/api/dispose/{item['session_id']}").status_code == 200
+        (path / "kept.txt").write_text("work\n")
+        r = c.post(f"/api/dispose-workspace/{wid}", json={"force": True})
+        assert r.status_code == 200, r.text
+        snap = r.json()["snapshot_id"]
+        with disk_full(tiny_fs):
+            _no_space(c.post(f"/api/disposed/{snap}/restore"))
+            assert [s["id"] for s in c.get("/api/disposed").json()] == [snap]
+            assert srv.workspace(wid) is None and not path.exists()
+        r = c.post(f"/api/disposed/{snap}/restore")
+        assert r.status_code == 200, r.text
+        restored = Path(srv.workspace(r.json()["workspace_id"])["path"])  # type: ignore[index]
+        assert (restored / "kept.txt").read_text() == "work\n"
