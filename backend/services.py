@@ -18,6 +18,7 @@ from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict
 from .events import ConfigChanged, EventBus
+from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .models import Workspace, workspace_payload
 from .registry import Registry
@@ -98,8 +99,13 @@ class Services:
         self.registry = Registry(StateStore(self.paths.state), self.events)
         self.tasks = TaskGroup()
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
+        self.git_remote = GitRemote()
         self.workspaces = WorkspaceManager(
-            self.registry, self.events, repos_dir=self.paths.repos, config=lambda: self.config
+            self.registry,
+            self.events,
+            repos_dir=self.paths.repos,
+            config=lambda: self.config,
+            remote=self.git_remote,
         )
         self.sessions = SessionManager(
             self.registry,
@@ -165,7 +171,9 @@ class Services:
 
     async def begin_shutdown(self, request_grace: float = 1.0) -> None:
         """Close every WebSocket with 1000 and let the HTTP requests being answered finish
-        (for up to ``request_grace`` s) before the server stops accepting."""
+        (for up to ``request_grace`` s) before the server stops accepting. A clone or fetch
+        still running is killed first: a spawn waiting on a silent remote answers at once."""
+        self.git_remote.close()
         self.terminals.close_all()
         await self.broadcaster.close_all(1000)
         loop = asyncio.get_running_loop()
@@ -174,6 +182,7 @@ class Services:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.git_remote.close()
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
         await self.tasks.close()

@@ -1,7 +1,8 @@
 """Workspaces: ``<repo>-NNN`` checkouts, as worktrees off a bare clone in ``D/repos`` or as clones.
 
-The manager decides (ids, conflicts, safety, reconciliation); ``gitops`` does the git work on
-GitPython in worker threads; the status path lives in ``gitstatus`` and stays lean.
+The manager decides (ids, conflicts, safety, reconciliation); ``gitops`` does the local git work
+on GitPython in worker threads; ``gitremote`` runs what talks to a remote (clone, fetch) under
+``sessions.git_clone_timeout_ms``; the status path lives in ``gitstatus`` and stays lean.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +19,15 @@ from pathlib import Path
 from .config import SCM_WORKTREE, Config, Repo
 from .errors import BadRequest, Conflict, NotFound
 from .events import EventBus, WorkspaceProgress
+from .gitremote import Deadline, GitRemote, RemoteGitError, RemoteGitTimeout
 from .gitstatus import GitStatusError, run_git
+from .giturl import local_url
 from .models import Workspace, valid_id
 from .registry import Registry
 
 log = logging.getLogger(__name__)
+
+Report = Callable[[str, float | None, str], None]
 
 
 @dataclass
@@ -39,8 +45,10 @@ class WorkspaceManager:
         *,
         repos_dir: Path,
         config: Callable[[], Config],
+        remote: GitRemote,
     ) -> None:
         self.registry = registry
+        self.remote = remote
         self.events = events
         self.repos_dir = repos_dir
         self.config = config
@@ -98,12 +106,17 @@ class WorkspaceManager:
         try:
             report("fetching", 0.0, f"Preparing {repo.name} ({branch})")
             async with self._lock(repo):
+                # The deadline starts with this spawn's turn: one waiting behind a hung fetch
+                # of the same repo gets its own full time once that one is stopped.
+                deadline = Deadline.after(cfg.git_clone_timeout_ms / 1000)
                 if worktree_mode:
+                    await self._fetch_bare(repo, deadline, report)
                     await asyncio.to_thread(
-                        gitops.create_worktree, self.bare_path(repo), repo, branch, path, report
+                        gitops.add_worktree, self.bare_path(repo), repo, branch, path, report
                     )
                 else:
-                    await asyncio.to_thread(gitops.create_clone, repo, branch, path, report)
+                    await self._clone(repo, path, deadline, report)
+                    await asyncio.to_thread(gitops.checkout_clone, branch, path, report)
             ws = Workspace(
                 id=workspace_id,
                 repo=repo.url,
@@ -125,6 +138,56 @@ class WorkspaceManager:
             raise
         finally:
             self._reserved.discard(workspace_id)
+
+    async def _fetch_bare(self, repo: Repo, deadline: Deadline, report: Report) -> None:
+        """Bring the bare clone of ``repo`` up to date (made on first use)."""
+        from backend import gitops
+
+        bare = self.bare_path(repo)
+        url = local_url(repo.url)
+        into = await asyncio.to_thread(gitops.prepare_bare, bare, url)
+        try:
+            await self.remote.run(
+                ["fetch", "--progress", "--prune", "origin"],
+                cwd=into,
+                url=url,
+                what=f"git fetch from {repo.url}",
+                deadline=deadline,
+                report=lambda p, m: report("fetching", p, m),
+            )
+            # origin/HEAD names the default branch new ones start from (asks the remote too)
+            try:
+                await self.remote.run(
+                    ["remote", "set-head", "origin", "--auto"],
+                    cwd=into,
+                    url=url,
+                    what=f"git remote set-head for {repo.url}",
+                    deadline=deadline,
+                )
+            except RemoteGitTimeout:
+                raise
+            except RemoteGitError:
+                pass  # a remote without a HEAD: main/master are tried instead
+        except BaseException:
+            await asyncio.to_thread(gitops.discard_bare, into, bare)
+            raise
+        await asyncio.to_thread(gitops.finish_bare, into, bare)
+
+    async def _clone(self, repo: Repo, path: Path, deadline: Deadline, report: Report) -> None:
+        url = local_url(repo.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await self.remote.run(
+                ["clone", "--progress", "--", url, str(path)],
+                cwd=path.parent,
+                url=url,
+                what=f"git clone of {repo.url}",
+                deadline=deadline,
+                report=lambda p, m: report("fetching", p, m),
+            )
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, path, True)
+            raise
 
     # -- dispose -----------------------------------------------------------------------
 
