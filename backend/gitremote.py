@@ -95,13 +95,13 @@ class GitRemote:
         cwd: Path | None = None,
         report: Report | None = None,
     ) -> str:
-        """Run ``git *args`` (which talks to ``url``) and return its stdout; ``what`` names the
-        operation in errors ("git fetch from <url>")."""
+        """Run ``git *args`` (which talks to ``url``) and return its stdout; errors read
+        "could not {what}: ..." (``what`` like "fetch <url>")."""
         problem = url_problem(url)
         if problem:
             raise RemoteGitError(f"{url[:200]!r}: {problem}")
         if self.closed:
-            raise RemoteGitError(f"{what} was not started: the app is shutting down")
+            raise RemoteGitError(f"could not {what}: the app is shutting down")
         proc = await asyncio.create_subprocess_exec(
             "git",
             *args,
@@ -123,7 +123,7 @@ class GitRemote:
                 rc = await proc.wait()
         except TimeoutError:
             raise RemoteGitTimeout(
-                f"{what} did not finish within {seconds(deadline.limit)} "
+                f"could not {what}: git did not finish within {seconds(deadline.limit)} "
                 "(sessions.git_clone_timeout_ms) and was stopped"
             ) from None
         finally:
@@ -134,10 +134,10 @@ class GitRemote:
                     await asyncio.shield(proc.wait())
         if rc != 0:
             if self.closed:
-                raise RemoteGitError(f"{what} was stopped: the app is shutting down")
+                raise RemoteGitError(f"could not {what}: stopped, the app is shutting down")
             fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
             detail = (fatal or lines[-1:] or [f"git exited with status {rc}"])[0]
-            raise RemoteGitError(f"{what} failed: {detail}")
+            raise RemoteGitError(f"could not {what}: {detail}")
         return out.decode("utf-8", "replace")
 
 

@@ -20,6 +20,7 @@ from .errors import BadRequest, Conflict
 from .events import ConfigChanged, EventBus
 from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
+from .giturl import url_problem
 from .models import Workspace, workspace_payload
 from .registry import Registry
 from .sessions import (
@@ -286,6 +287,8 @@ class Services:
                     '"repo" (a configured repo name or url) is required without "workspace_id"'
                 )
             repo = cfg.repo(req.repo)
+            if repo is None and (problem := url_problem(req.repo)):
+                raise BadRequest(f"repo {req.repo[:200]!r}: {problem}")
             if repo is None:
                 known = ", ".join(r.name for r in cfg.repos) or "none configured"
                 raise BadRequest(f"unknown repo {req.repo!r} (configured: {known})")

@@ -151,7 +151,7 @@ class WorkspaceManager:
                 ["fetch", "--progress", "--prune", "origin"],
                 cwd=into,
                 url=url,
-                what=f"git fetch from {repo.url}",
+                what=f"fetch {repo.url}",
                 deadline=deadline,
                 report=lambda p, m: report("fetching", p, m),
             )
@@ -161,7 +161,7 @@ class WorkspaceManager:
                     ["remote", "set-head", "origin", "--auto"],
                     cwd=into,
                     url=url,
-                    what=f"git remote set-head for {repo.url}",
+                    what=f"read the default branch of {repo.url}",
                     deadline=deadline,
                 )
             except RemoteGitTimeout:
@@ -181,7 +181,7 @@ class WorkspaceManager:
                 ["clone", "--progress", "--", url, str(path)],
                 cwd=path.parent,
                 url=url,
-                what=f"git clone of {repo.url}",
+                what=f"clone {repo.url}",
                 deadline=deadline,
                 report=lambda p, m: report("fetching", p, m),
             )

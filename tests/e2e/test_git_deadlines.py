@@ -213,6 +213,7 @@ def test_disallowed_transport_refused_at_spawn_before_git_runs(
             json={"repo": f"ext::sh -c touch% {marker}", "branch": "a", "targets": {"shell": 1}},
         )
         assert r.status_code == 400, r.text
+        assert "'ext' remote helper is not allowed" in r.json()["error"]
     assert not marker.exists()
 
 
