@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.gitremote import Deadline, GitRemote, RemoteGitError, RemoteGitTimeout
+from backend.tasks import TaskGroup
 from tests.helpers import make_repo
 
 
@@ -48,8 +49,10 @@ async def test_deadline_kills_git_and_its_helper(silent_port: int, tmp_path: Pat
 async def test_close_stops_running_git_and_refuses_new(silent_port: int) -> None:
     remote = GitRemote()
     url = f"git://127.0.0.1:{silent_port}/x"
-    task = asyncio.ensure_future(
-        remote.run(["ls-remote", url], url=url, what=f"list {url}", deadline=Deadline.after(300))
+    tasks = TaskGroup()
+    task = tasks.spawn(
+        remote.run(["ls-remote", url], url=url, what=f"list {url}", deadline=Deadline.after(300)),
+        name="hung-ls-remote",
     )
     for _ in range(100):
         if remote.running:
