@@ -5,6 +5,10 @@ subprocess (no worker thread to tie up) in its own process group, and when its d
 or the app shuts down, the whole group is killed: git and whatever it started (ssh,
 ``git-remote-http``). The caller gets a ``RemoteGitError`` (400) naming what was stopped and why.
 
+Not ``procs.run``: that collects output at the end, and a clone's progress must stream out of
+git's stderr as it comes; and there are one or two of these per spawn, so forking from the loop
+(what made ``procs`` use threads for hundreds of status gits) costs nothing here.
+
     state:  OPEN ──close()──▶ CLOSED   (closed: running gits killed, new ones refused)
 """
 
