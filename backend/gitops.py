@@ -9,6 +9,7 @@ send. Imported lazily: GitPython costs ~90 ms at start-up.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -90,7 +91,9 @@ def prepare_bare(bare: Path, url: str) -> Path:
             r.close()
         return bare
     tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Left by a first fetch the app was killed in (the caller holds the repo's lock).
+    for stale in bare.parent.glob(f".{glob.escape(bare.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     r = git.Repo.init(tmp, bare=True)
     try:

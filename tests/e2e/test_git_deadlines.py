@@ -4,6 +4,8 @@ and a real remote that accepts connections and never answers."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import os
 import socket
 import subprocess
 import threading
@@ -48,10 +50,21 @@ def silent_remote() -> Iterator[int]:
     listener.close()
 
 
-def git_pids_for(port: int) -> list[str]:
-    """Live processes (git and its helpers) whose command line names the silent remote."""
+def git_pids_for(port: int, data_dir: Path) -> list[str]:
+    """Live git processes (and helpers) of the silent remote: those whose command line names
+    it (clone, git-remote-http) and those working in the data dir (a fetch into a bare repo)."""
     out = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True)
-    return out.stdout.split()
+    pids = set(out.stdout.split())
+    root = str(data_dir.resolve())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (proc / "comm").read_text().startswith("git") and os.readlink(
+                proc / "cwd"
+            ).startswith(root):
+                pids.add(proc.name)
+    return sorted(pids)
 
 
 def silent_config(port: int, origin: Path, **sessions: int) -> dict[str, object]:
@@ -108,7 +121,12 @@ def test_silent_remote_times_out_and_blocks_no_one(
     assert limit - 0.2 < took3 < limit + 2.0, took3  # another repo: its own deadline, in parallel
     assert took2 < 2 * limit + 2.5, took2  # the same repo: its own turn after the first's
     time.sleep(0.3)
-    assert git_pids_for(silent_remote) == []  # git and its helpers were killed
+    assert git_pids_for(silent_remote, srv.data_dir) == []  # git and its helpers were killed
+    # nothing half-made is left: no checkout, no temporary bare repo
+    assert not list((srv.data_dir / "workspaces").glob("silent*"))
+    assert [p.name for p in (srv.data_dir / "repos").iterdir()] == ["proj.git"] * (
+        scm == "git-worktree"
+    )
     assert srv.sessions() and all(w["repo"] == str(origin) for w in srv.sessions())
 
 
@@ -124,8 +142,8 @@ def test_signal_ends_the_app_while_git_hangs(
     assert srv.proc is not None
     proc = srv.proc
 
-    def hanging() -> bool:
-        return len(git_pids_for(silent_remote)) >= 2
+    def hanging() -> bool:  # the git:// fetch and the http one (git, git-remote-http)
+        return len(git_pids_for(silent_remote, srv.data_dir)) >= 3
 
     deadline = time.monotonic() + 10
     while not hanging() and time.monotonic() < deadline:
@@ -145,7 +163,7 @@ def test_signal_ends_the_app_while_git_hangs(
         f.result()  # answered or cut off, but finished
     pool.shutdown()
     time.sleep(0.2)
-    assert git_pids_for(silent_remote) == []
+    assert git_pids_for(silent_remote, srv.data_dir) == []
     # and it starts again at once (not "already running")
     srv.proc = None
     srv.start()
@@ -247,3 +265,31 @@ def test_non_utf8_branch_names_never_break_scan(server: Server, short_dir: Path)
         assert branch and "x" in branch
         assert c.get("/api/sessions").status_code == 200
     assert "Traceback" not in server.stderr()
+
+
+def test_fetch_cut_by_sigkill_leaves_nothing_after_the_next_try(
+    make_server: Callable[..., Server], origin: Path, silent_remote: int
+) -> None:
+    import signal
+
+    srv = make_server(silent_config(silent_remote, origin) | {"sessions": {}})
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    pending = pool.submit(post_spawn, srv, "silent", "a")
+    repos = srv.data_dir / "repos"
+    deadline = time.monotonic() + 10
+    while not git_pids_for(silent_remote, srv.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert git_pids_for(silent_remote, srv.data_dir), "the spawn did not start git"
+    srv.stop(signal.SIGKILL)
+    with contextlib.suppress(httpx.HTTPError):
+        pending.result()
+    pool.shutdown()
+    assert list(repos.glob(".silent.git.*.tmp"))  # the half-made bare repo of the cut fetch
+    for pid in git_pids_for(silent_remote, srv.data_dir):  # the orphaned git of the killed app
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    srv.write_config(silent_config(silent_remote, origin))  # 1.5 s
+    srv.start()
+    _, r = post_spawn(srv, "silent", "a")
+    assert r.status_code == 400 and "git_clone_timeout_ms" in r.json()["error"]
+    assert not list(repos.glob(".silent.git.*"))
