@@ -56,6 +56,7 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     websocket_ping_interval_ms: int = 20000
     log_max_bytes: int = 16 * 1024 * 1024
+    snapshot_keep_days: int = 14
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -95,6 +96,10 @@ class Config:
         out["xterm"] = {
             **_obj(self.raw.get("xterm")),
             "mtime_poll_interval_ms": self.mtime_poll_interval_ms,
+        }
+        out["workspaces"] = {
+            **_obj(self.raw.get("workspaces")),
+            "snapshot_keep_days": self.snapshot_keep_days,
         }
         out["allowed_origins"] = list(self.allowed_origins)
         out["server"] = {
@@ -208,6 +213,7 @@ def parse(raw: Any, data_dir: Path) -> Config:
     sessions = section("sessions")
     xterm = section("xterm")
     server = section("server")
+    workspaces = section("workspaces")
     origins_raw = raw.get("allowed_origins", [])
     if not isinstance(origins_raw, list) or not all(isinstance(o, str) for o in origins_raw):
         raise ConfigError("allowed_origins must be a list of strings")
@@ -255,6 +261,9 @@ def parse(raw: Any, data_dir: Path) -> Config:
             sessions.get("log_max_bytes", 16 * 1024 * 1024),
             64 * 1024,
             1 << 40,
+        ),
+        snapshot_keep_days=integer(
+            "workspaces.snapshot_keep_days", workspaces.get("snapshot_keep_days", 14), 0, 3650
         ),
         websocket_ping_interval_ms=integer(
             "server.websocket_ping_interval_ms",

@@ -67,7 +67,7 @@ class BenchServer:
         self.python = python
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
-        self.token = "bench-token"
+        self.token = "bench-token-0123456789"
         self.n_ws = workspaces
         self.n_sess = sessions_per_workspace
         self.config = config or {}

@@ -11,12 +11,15 @@ import secrets
 import shutil
 import ssl
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import quote
 
 from platformdirs import user_data_dir
 
 from backend import __version__
+from backend.auth import MIN_TOKEN_LENGTH
 
 if TYPE_CHECKING:
     from .instance import AlreadyRunning, InstanceLock
@@ -63,7 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="where every file the app writes lives"
     )
     p.add_argument(
-        "--token", default=None, help="auth token (default: $SCHMUX_DESKTOP_TOKEN or a fresh one)"
+        "--token",
+        default=None,
+        help="auth token, at least 16 characters (shows in ps: prefer --token-file or "
+        "$SCHMUX_DESKTOP_TOKEN; default: a fresh one per start)",
+    )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read the auth token from FILE (mode 0600 or 0400: readable by you alone)",
     )
     p.add_argument("--no-auth", action="store_true", help="no token (only on a loopback address)")
     p.add_argument(
@@ -105,12 +118,23 @@ def is_loopback(host: str) -> bool:
 
 
 def prepare_data_dir(path: Path) -> Path:
+    """Create or check the data dir and make it private (0700, the app's files 0600)."""
+    from backend.fileio import tighten_data_dir
+
     path = path.expanduser().resolve()
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        owner = path.stat().st_uid
+        if owner != os.geteuid():
+            raise UsageError(
+                f"data dir {path} belongs to another user (uid {owner}); use a directory of "
+                "your own"
+            )
+        for warning in tighten_data_dir(path):
+            print(f"schmux-desktop: warning: {warning}", file=sys.stderr, flush=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise UsageError(f"data dir {path} is not usable: {e.strerror or e}") from e
     if len(str(path / "tmux.sock")) > 100:
@@ -118,6 +142,26 @@ def prepare_data_dir(path: Path) -> Path:
             f"data dir {path} is too long a path for tmux's socket (keep it under 90 characters)"
         )
     return path
+
+
+def read_token_file(path: Path) -> str:
+    """The token in ``path``, which no one else may read (or write)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise UsageError(f"--token-file {path}: {e.strerror or e}") from e
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & 0o077:
+            raise UsageError(
+                f"--token-file {path} is readable or writable by other users (mode "
+                f"{mode & 0o777:o}): run chmod 600 {path}"
+            )
+        raw = f.read(4096)
+    try:
+        return raw.decode().strip()
+    except UnicodeDecodeError:
+        raise UsageError(f"--token-file {path} is not text") from None
 
 
 def resolve_token(args: argparse.Namespace) -> str | None:
@@ -128,13 +172,32 @@ def resolve_token(args: argparse.Namespace) -> str | None:
                 "can reach it could run commands as you; keep the token, or use an SSH tunnel"
             )
         return None
-    token = args.token if args.token is not None else os.environ.get("SCHMUX_DESKTOP_TOKEN")
-    if token is not None:
-        token = token.strip()
-        if not token or any(c.isspace() or ord(c) < 33 for c in token) or len(token) > 512:
-            raise UsageError("--token must be a non-empty string without spaces")
-        return token
-    return secrets.token_urlsafe(24)
+    token_file: Path | None = getattr(args, "token_file", None)
+    if args.token is not None and token_file is not None:
+        raise UsageError("give --token or --token-file, not both")
+    token: str
+    if args.token is not None:
+        token, source = str(args.token).strip(), "--token"
+    elif token_file is not None:
+        token, source = read_token_file(token_file), "--token-file"
+    elif os.environ.get("SCHMUX_DESKTOP_TOKEN") is not None:
+        token, source = os.environ["SCHMUX_DESKTOP_TOKEN"].strip(), "$SCHMUX_DESKTOP_TOKEN"
+    else:
+        return secrets.token_urlsafe(24)
+    if not token or any(c.isspace() or ord(c) < 33 for c in token) or len(token) > 512:
+        raise UsageError(f"the token from {source} must be a non-empty string without spaces")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise UsageError(
+            f"the token from {source} is too short ({len(token)} characters; at least "
+            f"{MIN_TOKEN_LENGTH}): make a strong one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        )
+    return token
+
+
+def login_url(base: str, token: str | None, page: str = "/") -> str:
+    """The address that signs a browser in; the token percent-encoded (``+``, ``/``, ``=``...)."""
+    return f"{base}{page}?token={quote(token, safe='')}" if token else f"{base}{page}"
 
 
 def resolve_tls(args: argparse.Namespace) -> Tls | None:
@@ -336,7 +399,7 @@ def serve_forever(
     else:
         local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         services.public_url = url_for(local_host, port)  # type: ignore[attr-defined]
-    ready_url = f"{base}/?token={token}" if token else f"{base}/"
+    ready_url = login_url(base, token)
 
     def on_ready() -> None:
         if lock is not None:

@@ -3,11 +3,12 @@
 Why a web page and not a Qt widget: the page is live over the same ``/ws/dashboard`` push as the
 dashboard (with its own connection state and reconnects), needs no second client of the protocol
 in Python, and works in a plain browser under ``--serve`` too. The page lives in
-``frontend/public/status.html`` and is built into ``backend/web`` with the dashboard.
+``frontend/status.html`` (script ``frontend/src/status/main.ts``) and is built into
+``backend/web`` with the dashboard.
 
-Each pywebview window has its own private cookie jar, so the window first opens the private
-``/?token=`` address (which sets the session cookie and redirects to ``/``) while hidden, then
-moves to ``/status.html`` and shows itself. The token is never displayed.
+The window opens the private ``/status.html?token=`` address hidden; the page keeps the token in
+its origin's storage and takes it out of the address, and the window shows itself once loaded.
+The token is never displayed.
 """
 
 from __future__ import annotations
@@ -62,13 +63,11 @@ class StatusWindow:
         self,
         webview: Any,
         *,
-        base_url: str,
         login_url: str,
         page_available: bool,
         api: StatusApi,
     ) -> None:
         self._webview = webview
-        self._base_url = base_url
         self._login_url = login_url
         self._page_available = page_available
         self._api = api
@@ -128,8 +127,6 @@ class StatusWindow:
         url = window.get_current_url() or ""
         if urlsplit(url).path == STATUS_PAGE:
             window.show()
-        else:  # the cookie is set: now the status page itself
-            window.load_url(self._base_url + STATUS_PAGE)
 
     def _on_closed(self, window: Window) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from backend.fileio import write_atomic
+
 from .cli import UsageError
 
 if TYPE_CHECKING:
@@ -239,7 +241,7 @@ class MainApi:
 class DesktopApp:
     def __init__(self, webview: ModuleType, server: BackgroundServer, data_dir: Path) -> None:
         from .resources import static_dir
-        from .status_window import StatusApi, StatusWindow, desktop_notify
+        from .status_window import STATUS_PAGE, StatusApi, StatusWindow, desktop_notify
 
         self.webview = webview
         self.server = server
@@ -247,8 +249,7 @@ class DesktopApp:
         static = static_dir()
         self.status: StatusWindow = StatusWindow(
             webview,
-            base_url=server.base_url,
-            login_url=server.login_url,
+            login_url=server.login_url(STATUS_PAGE),
             page_available=static is not None and (static / "status.html").is_file(),
             api=StatusApi(self.open_session, self.open_dashboard),
         )
@@ -265,7 +266,7 @@ class DesktopApp:
         width, height, x, y = self.geometry.load()
         self.main = self.webview.create_window(
             TITLE,
-            url=self.server.login_url,
+            url=self.server.login_url(),
             width=width,
             height=height,
             x=x,
@@ -441,10 +442,8 @@ class Geometry:
         if not self._changed:
             return
         data = {"width": self.width, "height": self.height, "x": self.x, "y": self.y}
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
         try:
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data).encode())
         except OSError as e:
             log.warning("cannot remember the window geometry: %s", e)
 

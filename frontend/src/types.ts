@@ -65,3 +65,18 @@ export interface WorkspaceProgress {
   percent: number | null;
   message: string;
 }
+
+/** A disposed workspace's snapshot, from GET /api/disposed. */
+export interface DisposedSnapshot {
+  id: string;
+  workspace_id: string;
+  repo: string;
+  branch: string;
+  disposed_at: string;
+  expires_at?: string;
+  repo_name?: string;
+  path?: string;
+  files?: number;
+  commits?: number;
+  stashes?: number;
+}

@@ -2,6 +2,7 @@
 // live from the dashboard state (name, target, running state, attention, workspace git state).
 // The dashboard connection keeps running underneath; this view never opens a second one.
 
+import { socketAddress } from "../auth";
 import { type ConnectionStatus, DashboardConnection } from "../connection";
 import { h, setAttr, setClass, setHidden, setText } from "../dom";
 import {
@@ -12,7 +13,7 @@ import {
   parseTerminalMessage,
   resizeFrame,
   runStateLabel,
-  terminalSocketUrl,
+  terminalSocketPath,
 } from "../terminal/protocol";
 import type { XtermPane } from "../terminal/xtermPane";
 import type { Session, Workspace } from "../types";
@@ -250,6 +251,11 @@ export class SessionView {
     this.conn?.networkChanged();
   }
 
+  /** The dashboard learned we are signed out: this view's socket stops trying too. */
+  signOut(reason: string): void {
+    this.conn?.signOut(reason);
+  }
+
   private newScreen(): HTMLDivElement {
     return h("div", { class: "term-screen", testid: "term-screen" });
   }
@@ -257,8 +263,9 @@ export class SessionView {
   private maybeConnect(): void {
     if (this.conn || this.ended || !this.pane || this.sessionId === null) return;
     const gen = this.generation;
+    const path = terminalSocketPath(this.sessionId);
     const conn = new DashboardConnection({
-      url: terminalSocketUrl(location, this.sessionId),
+      url: () => socketAddress(path, location),
       onMessage: (d) => gen === this.generation && this.onMessage(d),
       onStatus: (s) => gen === this.generation && this.onStatus(s),
       onOpen: () => {

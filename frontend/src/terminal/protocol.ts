@@ -21,9 +21,8 @@ export const DISPOSED_REASON = "session disposed";
 
 const HIDE_CURSOR = "\x1b[?25l";
 
-export function terminalSocketUrl(loc: Pick<Location, "protocol" | "host">, sessionId: string): string {
-  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws/terminal/${encodeURIComponent(sessionId)}`;
+export function terminalSocketPath(sessionId: string): string {
+  return `/ws/terminal/${encodeURIComponent(sessionId)}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
