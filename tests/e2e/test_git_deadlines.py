@@ -293,3 +293,44 @@ def test_fetch_cut_by_sigkill_leaves_nothing_after_the_next_try(
     _, r = post_spawn(srv, "silent", "a")
     assert r.status_code == 400 and "git_clone_timeout_ms" in r.json()["error"]
     assert not list(repos.glob(".silent.git.*"))
+
+
+@pytest.mark.parametrize("scm", ["git-worktree", "git"])
+def test_non_utf8_names_never_break_dispose(
+    make_server: Callable[..., Server], origin: Path, scm: str
+) -> None:
+    srv = make_server({"source_code_management": scm})
+    item = srv.spawn(repo="proj", branch="main", targets={"sleeper": 1})[0]
+    with srv.client() as c:
+        assert c.post(f"/api/dispose/{item['session_id']}", json={}).status_code == 200
+    wid = item["workspace_id"]
+    path = Path(srv.workspace(wid)["path"])  # type: ignore[index]
+    # a local branch and an untracked file whose names are not UTF-8, and HEAD on that branch
+    subprocess.run(["git", "checkout", "-q", "-b", b"\xffx"], cwd=path, check=True)
+    (path / "extra.txt").write_text("new\n")
+    git(path, "add", "extra.txt")
+    git(path, "commit", "-q", "-m", "unpushed on a non-UTF-8 branch")
+    with open(os.path.join(os.fsencode(path), b"\xfe.txt"), "wb") as f:
+        f.write(b"untracked\n")
+    with srv.client() as c:
+        assert c.post("/api/workspaces/scan", json={}).status_code == 200
+        r = c.post(f"/api/dispose-workspace/{wid}", json={})
+        assert r.status_code == 409, r.text
+        r = c.post(f"/api/dispose-workspace/{wid}", json={"force": True})
+        assert r.status_code == 200, r.text
+        [snap] = c.get("/api/disposed").json()
+        r = c.post(f"/api/disposed/{snap['id']}/restore", json={})
+        assert r.status_code == 200, r.text
+        assert c.get("/api/sessions").status_code == 200
+        back = Path(srv.workspace(r.json()["workspace_id"])["path"])  # type: ignore[index]
+    # nothing was lost: the commit, the untracked file, and the branch under its own bytes
+    assert (back / "extra.txt").read_text() == "new\n"
+    assert os.path.exists(os.path.join(os.fsencode(back), b"\xfe.txt"))
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/heads"],
+        cwd=back,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"refs/heads/\xffx\n" in refs
+    assert "Traceback" not in srv.stderr()
