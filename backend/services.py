@@ -383,6 +383,40 @@ class Services:
                 )
         return results
 
+    async def restart(self, session_id: str) -> dict[str, Any]:
+        """Start an ended session again: same target, workspace and nickname, a new id.
+
+        The old session (its tmux session, processes and log) is disposed first, so its
+        nickname is free for the new one. A running session is refused (409)."""
+        old = self.sessions.get(session_id)
+        if old.running:
+            raise Conflict(f"session {session_id!r} is still running; dispose it to start over")
+        target = self.config.target(old.target)
+        if target is None:
+            raise Conflict(f"run target {old.target!r} is no longer configured")
+        missing = target_missing(target)
+        if missing:
+            raise Conflict(missing)
+        ws = self.workspaces.get(old.workspace_id)
+        await self.sessions.dispose(session_id)
+        s = await self.sessions.spawn(
+            ws,
+            target,
+            prompt="",
+            nickname=old.nickname,
+            width=self.config.terminal_width,
+            height=self.config.terminal_height,
+        )
+        self._output_dirty.add(s.id)
+        self._session_poke.set()
+        return {
+            "session_id": s.id,
+            "workspace_id": ws.id,
+            "target": s.target,
+            "nickname": s.nickname,
+            "replaces": session_id,
+        }
+
     # -- watching and loops ----------------------------------------------------------------
     #
     # With inotify (Linux) the loops wake on changes: a workspace's files or git metadata, a

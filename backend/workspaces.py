@@ -251,7 +251,8 @@ class WorkspaceManager:
             reasons.append(
                 f"{n} commit{'s' if n != 1 else ''} on "
                 + (f"{ws.branch or 'its HEAD'} or its other local branches" if clone else ws.branch)
-                + " that are not pushed to origin"
+                + (" that is" if n == 1 else " that are")
+                + " not pushed to origin"
             )
         if risk.stashes:
             n = risk.stashes
