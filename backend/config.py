@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from .errors import StorageError
 from .fileio import write_json_atomic
+from .giturl import url_problem
 
 SCM_WORKTREE = "git-worktree"
 SCM_CLONE = "git"
@@ -51,6 +52,7 @@ class Config:
     terminal_height: int = 40
     git_status_poll_interval_ms: int = 10000
     git_status_timeout_ms: int = 30000
+    git_clone_timeout_ms: int = 300000
     dashboard_debounce_ms: int = 500
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
@@ -89,6 +91,7 @@ class Config:
             **_obj(self.raw.get("sessions")),
             "git_status_poll_interval_ms": self.git_status_poll_interval_ms,
             "git_status_timeout_ms": self.git_status_timeout_ms,
+            "git_clone_timeout_ms": self.git_clone_timeout_ms,
             "dashboard_debounce_ms": self.dashboard_debounce_ms,
             "log_max_bytes": self.log_max_bytes,
         }
@@ -155,7 +158,11 @@ def parse(raw: Any, data_dir: Path) -> Config:
     if wp is None or wp == "":
         workspace_path = data_dir / "workspaces"
     else:
-        workspace_path = Path(string("workspace_path", wp)).expanduser()
+        try:
+            workspace_path = Path(string("workspace_path", wp)).expanduser()
+        except RuntimeError:  # "~name/..." for a user that does not exist
+            user = str(wp).split("/", 1)[0]
+            raise ConfigError(f"workspace_path: cannot expand {user!r}: no such user") from None
         if not workspace_path.is_absolute():
             workspace_path = data_dir / workspace_path
 
@@ -171,6 +178,9 @@ def parse(raw: Any, data_dir: Path) -> Config:
         if not isinstance(item, dict):
             raise ConfigError(f"repos[{i}] must be an object with name and url")
         url = string(f"repos[{i}].url", item.get("url"))
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"repos[{i}].url {url[:200]!r}: {problem}")
         name_value = item.get("name")
         name = (
             _safe_name(short_repo_name(url))
@@ -228,6 +238,12 @@ def parse(raw: Any, data_dir: Path) -> Config:
             sessions.get("git_status_timeout_ms", 30000),
             100,
             3_600_000,
+        ),
+        git_clone_timeout_ms=integer(
+            "sessions.git_clone_timeout_ms",
+            sessions.get("git_clone_timeout_ms", 300000),
+            100,
+            86_400_000,
         ),
         dashboard_debounce_ms=integer(
             "sessions.dashboard_debounce_ms",

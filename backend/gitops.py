@@ -1,29 +1,55 @@
-"""Git operations for workspaces, on GitPython, run in worker threads (never on the loop).
+"""Local git operations for workspaces, on GitPython, run in worker threads (never on the loop).
 
-Clone and fetch report progress through a callback; failures become ``WorkspaceError`` with
-git's own first line of explanation. Imported lazily: GitPython costs ~90 ms at start-up.
+What talks to a remote (clone, fetch) runs in ``gitremote`` under a deadline instead; this module
+prepares and finishes around it. Failures become ``WorkspaceError`` with git's own first line of
+explanation. Names git reports are not always UTF-8: ``readable`` makes them safe to store and
+send. Imported lazily: GitPython costs ~90 ms at start-up.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import logging
 import os
 import re
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
 
 import git
 
 from backend.config import Config, Repo
 from backend.errors import BadRequest, Conflict
+from backend.giturl import local_url
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 Report = Callable[[str, float | None, str], None]
+
+log = logging.getLogger(__name__)
+
+
+def readable(text: str, what: str) -> str:
+    """GitPython keeps bytes that are not UTF-8 as lone surrogates, which JSON and state.json
+    cannot hold: show them as U+FFFD instead (and say so in the log)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        log.warning("%s %r is not valid UTF-8; shown as %r", what, text, shown)
+        return shown
+
+
+def _storable_path(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        log.warning("skipping checkout %r: its path is not valid UTF-8", str(path))
+        return False
 
 
 class WorkspaceError(BadRequest):
@@ -40,34 +66,6 @@ def git_message(e: Exception) -> str:
     return str(e)
 
 
-class _Progress(git.RemoteProgress):
-    def __init__(self, report: Callable[[float | None, str], None]) -> None:
-        super().__init__()
-        self._report = report
-        self._last = 0.0
-
-    def update(
-        self, op_code: int, cur_count: Any, max_count: Any = None, message: str = ""
-    ) -> None:
-        now = time.monotonic()
-        if now - self._last < 0.1 and not (op_code & self.END):
-            return
-        self._last = now
-        stage = {
-            self.COUNTING: "Counting objects",
-            self.COMPRESSING: "Compressing objects",
-            self.RECEIVING: "Receiving objects",
-            self.RESOLVING: "Resolving deltas",
-            self.WRITING: "Writing objects",
-            self.CHECKING_OUT: "Checking out files",
-        }.get(op_code & self.OP_MASK, "Fetching")
-        percent = None
-        if max_count:
-            with contextlib.suppress(TypeError, ValueError, ZeroDivisionError):
-                percent = round(100.0 * float(cur_count) / float(max_count), 1)
-        self._report(percent, f"{stage}{f': {percent:.0f}%' if percent is not None else ''}")
-
-
 def check_branch(branch: str) -> str:
     branch = branch.strip()
     if not branch:
@@ -81,48 +79,39 @@ def check_branch(branch: str) -> str:
     return branch
 
 
-def local_url(url: str) -> str:
-    """Local paths become absolute so clones work from any directory."""
-    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
-        return url
-    path = Path(url).expanduser()
-    return str(path.resolve()) if path.exists() else url
-
-
-def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
-    url = local_url(repo.url)
-    progress = _Progress(lambda p, m: report("fetching", p, m))
-    if not (bare / "HEAD").exists():
-        tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            r = git.Repo.init(tmp, bare=True)
-            r.git.update_environment(**GIT_ENV)
-            r.git.config("remote.origin.url", url)
-            r.git.config("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
-            r.remotes.origin.fetch(progress=progress)
-            with contextlib.suppress(git.GitCommandError):
-                r.git.remote("set-head", "origin", "--auto")
-            r.close()
-            os.replace(tmp, bare)
-        except git.GitCommandError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
+def prepare_bare(bare: Path, url: str) -> Path:
+    """The bare repo to fetch into: ``bare`` itself, or a new one in a temporary directory
+    (made ``bare`` by ``finish_bare`` once the first fetch worked)."""
+    if (bare / "HEAD").exists():
         r = git.Repo(bare)
-        r.git.update_environment(**GIT_ENV)
-        return r
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
+        try:
+            if r.git.config("remote.origin.url") != url:
+                r.git.config("remote.origin.url", url)
+        finally:
+            r.close()
+        return bare
+    tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # Left by a first fetch the app was killed in (the caller holds the repo's lock).
+    for stale in bare.parent.glob(f".{glob.escape(bare.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    r = git.Repo.init(tmp, bare=True)
     try:
-        if r.git.config("remote.origin.url") != url:
-            r.git.config("remote.origin.url", url)
-        r.remotes.origin.fetch(progress=progress, prune=True)
-    except git.GitCommandError as e:
-        raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
-    with contextlib.suppress(git.GitCommandError):
-        r.git.remote("set-head", "origin", "--auto")
-    return r
+        r.git.config("remote.origin.url", url)
+        r.git.config("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+    finally:
+        r.close()
+    return tmp
+
+
+def finish_bare(fetched: Path, bare: Path) -> None:
+    if fetched != bare:
+        os.replace(fetched, bare)
+
+
+def discard_bare(fetched: Path, bare: Path) -> None:
+    if fetched != bare:
+        shutil.rmtree(fetched, ignore_errors=True)
 
 
 def default_ref(r: git.Repo) -> str | None:
@@ -143,8 +132,10 @@ def has_ref(r: git.Repo, ref: str) -> bool:
         return False
 
 
-def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
-    r = fetch_bare(bare, repo, report)
+def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
+    """A worktree of the (freshly fetched) bare repo for ``branch``: local work only."""
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
     report("checkout", None, f"Creating worktree for {branch}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(git.GitCommandError):
@@ -165,22 +156,15 @@ def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Rep
         if "already checked out" in msg or "already used by worktree" in msg:
             raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
         raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
+    finally:
+        r.close()
 
 
-def create_clone(repo: Repo, branch: str, path: Path, report: Report) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(lambda p, m: report("fetching", p, m))
-    try:
-        r = git.Repo.clone_from(
-            local_url(repo.url),
-            path,
-            progress=cast(Any, progress),
-            env=dict(os.environ, **GIT_ENV),
-        )
-    except git.GitCommandError as e:
-        shutil.rmtree(path, ignore_errors=True)
-        raise WorkspaceError(f"could not clone {repo.url}: {git_message(e)}") from e
+def checkout_clone(branch: str, path: Path, report: Report) -> None:
+    """Put a fresh clone on ``branch``: local work only."""
     report("checkout", None, f"Checking out {branch}")
+    r = git.Repo(path)
+    r.git.update_environment(**GIT_ENV)
     try:
         current = r.active_branch.name if not r.head.is_detached else None
     except TypeError:
@@ -232,14 +216,14 @@ def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo,
                 if "bare" in info or "worktree" not in info:
                     continue
                 p = Path(info["worktree"])
-                if p.is_dir() and str(p) not in seen:
+                if p.is_dir() and str(p) not in seen and _storable_path(p):
                     seen.add(str(p))
-                    b = info.get("branch", "")
-                    found.append((repo, p, b.removeprefix("refs/heads/") or None))
+                    b = readable(info.get("branch", "").removeprefix("refs/heads/"), "branch")
+                    found.append((repo, p, b or None))
     root = cfg.workspace_path
     if root.is_dir():
         for child in sorted(root.iterdir()):
-            if str(child) in seen or not (child / ".git").is_dir():
+            if str(child) in seen or not (child / ".git").is_dir() or not _storable_path(child):
                 continue
             m = re.fullmatch(r"(.+)-\d{3,}", child.name)
             owner = cfg.repo(m.group(1)) if m else None
@@ -264,7 +248,7 @@ def current_branch(path: Path) -> str | None:
         return None
     try:
         ref = r.git.symbolic_ref("--short", "-q", "HEAD")
-        return str(ref).strip() or None
+        return readable(str(ref).strip(), "branch") or None
     except git.GitCommandError:
         return None
     finally:

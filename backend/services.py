@@ -20,7 +20,9 @@ from .config import Config, ConfigError
 from .errors import BadRequest, Conflict, StorageError
 from .events import ConfigChanged, EventBus
 from .fileio import DataDirError, prepare_dir, remove_stale_temps
+from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
+from .giturl import url_problem
 from .models import Workspace, workspace_payload
 from .registry import Registry
 from .sessions import (
@@ -107,12 +109,14 @@ class Services:
         self.tasks = TaskGroup()
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
         self.trash = Trash(self.paths.trash, keep_days=lambda: self.config.snapshot_keep_days)
+        self.git_remote = GitRemote()
         self.workspaces = WorkspaceManager(
             self.registry,
             self.events,
             repos_dir=self.paths.repos,
             config=lambda: self.config,
             trash=self.trash,
+            remote=self.git_remote,
         )
         self.sessions = SessionManager(
             self.registry,
@@ -207,7 +211,9 @@ class Services:
 
     async def begin_shutdown(self, request_grace: float = 1.0) -> None:
         """Close every WebSocket with 1000 and let the HTTP requests being answered finish
-        (for up to ``request_grace`` s) before the server stops accepting."""
+        (for up to ``request_grace`` s) before the server stops accepting. A clone or fetch
+        still running is killed first: a spawn waiting on a silent remote answers at once."""
+        self.git_remote.close()
         self.terminals.close_all()
         await self.broadcaster.close_all(1000)
         loop = asyncio.get_running_loop()
@@ -216,6 +222,7 @@ class Services:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.git_remote.close()
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
         await self.tasks.close()
@@ -356,6 +363,8 @@ class Services:
                     '"repo" (a configured repo name or url) is required without "workspace_id"'
                 )
             repo = cfg.repo(req.repo)
+            if repo is None and (problem := url_problem(req.repo)):
+                raise BadRequest(f"repo {req.repo[:200]!r}: {problem}")
             if repo is None:
                 known = ", ".join(r.name for r in cfg.repos) or "none configured"
                 raise BadRequest(f"unknown repo {req.repo!r} (configured: {known})")
@@ -403,6 +412,40 @@ class Services:
                     }
                 )
         return results
+
+    async def restart(self, session_id: str) -> dict[str, Any]:
+        """Start an ended session again: same target, workspace and nickname, a new id.
+
+        The old session (its tmux session, processes and log) is disposed first, so its
+        nickname is free for the new one. A running session is refused (409)."""
+        old = self.sessions.get(session_id)
+        if old.running:
+            raise Conflict(f"session {session_id!r} is still running; dispose it to start over")
+        target = self.config.target(old.target)
+        if target is None:
+            raise Conflict(f"run target {old.target!r} is no longer configured")
+        missing = target_missing(target)
+        if missing:
+            raise Conflict(missing)
+        ws = self.workspaces.get(old.workspace_id)
+        await self.sessions.dispose(session_id)
+        s = await self.sessions.spawn(
+            ws,
+            target,
+            prompt="",
+            nickname=old.nickname,
+            width=self.config.terminal_width,
+            height=self.config.terminal_height,
+        )
+        self._output_dirty.add(s.id)
+        self._session_poke.set()
+        return {
+            "session_id": s.id,
+            "workspace_id": ws.id,
+            "target": s.target,
+            "nickname": s.nickname,
+            "replaces": session_id,
+        }
 
     # -- watching and loops ----------------------------------------------------------------
     #

@@ -153,10 +153,13 @@ async def take(
     listing = await git(
         path, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", timeout=timeout
     )
+    # A name that is not UTF-8 (a lone surrogate here) cannot go into the trash index: such a
+    # branch is left out of the list; it travels in the bundle all the same unless a remote
+    # has its tip.
     branches = {
         name.removeprefix("refs/heads/"): sha
         for sha, _, name in (line.partition(" ") for line in listing.splitlines())
-        if name
+        if name and _utf8(name)
     }
     stashes = (
         await _maybe(path, "rev-list", "--walk-reflogs", "refs/stash", timeout=timeout) or ""
@@ -177,6 +180,14 @@ async def take(
             tmp.unlink()
         raise
     return Taken(commit, head, len(stashes), branches)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 async def drop_ref(bare: Path, snapshot_id: str, *, timeout: float) -> None:

@@ -1,7 +1,8 @@
 """Workspaces: ``<repo>-NNN`` checkouts, as worktrees off a bare clone in ``D/repos`` or as clones.
 
-The manager decides (ids, conflicts, safety, reconciliation); ``gitops`` does the git work on
-GitPython in worker threads; the status path lives in ``gitstatus`` and stays lean.
+The manager decides (ids, conflicts, safety, reconciliation); ``gitops`` does the local git work
+on GitPython in worker threads; ``gitremote`` runs what talks to a remote (clone, fetch) under
+``sessions.git_clone_timeout_ms``; the status path lives in ``gitstatus`` and stays lean.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from .config import SCM_WORKTREE, Config, Repo
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .events import EventBus, WorkspaceProgress
+from .gitremote import Deadline, GitRemote, RemoteGitError, RemoteGitTimeout
+from .giturl import local_url
 from .models import Session, Workspace, valid_id
 from .registry import Registry
 from .snapshots import SnapshotError, WorkAtRisk
@@ -30,6 +33,12 @@ from . import snapshots  # isort: skip
 log = logging.getLogger(__name__)
 
 SNAPSHOT_MIN_TIMEOUT = 120.0  # a slow snapshot beats a refused dispose; a hung git still ends
+
+Report = Callable[[str, float | None, str], None]
+
+
+def _quiet(stage: str, percent: float | None, message: str) -> None:
+    """Progress nobody is waiting for (a restore)."""
 
 
 @dataclass
@@ -55,9 +64,11 @@ class WorkspaceManager:
         repos_dir: Path,
         config: Callable[[], Config],
         trash: Trash | None = None,
+        remote: GitRemote | None = None,
     ) -> None:
         self.registry = registry
         self.trash = trash
+        self.remote = remote or GitRemote()
         self.events = events
         self.repos_dir = repos_dir
         self.config = config
@@ -116,13 +127,18 @@ class WorkspaceManager:
         try:
             report("fetching", 0.0, f"Preparing {repo.name} ({branch})")
             async with self._lock(repo):
+                # The deadline starts with this spawn's turn: one waiting behind a hung fetch
+                # of the same repo gets its own full time once that one is stopped.
+                deadline = Deadline.after(cfg.git_clone_timeout_ms / 1000)
                 try:
                     if worktree_mode:
+                        await self._fetch_bare(repo, deadline, report)
                         await asyncio.to_thread(
-                            gitops.create_worktree, self.bare_path(repo), repo, branch, path, report
+                            gitops.add_worktree, self.bare_path(repo), repo, branch, path, report
                         )
                     else:
-                        await asyncio.to_thread(gitops.create_clone, repo, branch, path, report)
+                        await self._clone(repo, path, deadline, report)
+                        await asyncio.to_thread(gitops.checkout_clone, branch, path, report)
                 except BadRequest as e:
                     full = _full_disk(self.repos_dir if worktree_mode else None, root)
                     if full is None:
@@ -152,6 +168,56 @@ class WorkspaceManager:
             raise
         finally:
             self._reserved.discard(workspace_id)
+
+    async def _fetch_bare(self, repo: Repo, deadline: Deadline, report: Report) -> None:
+        """Bring the bare clone of ``repo`` up to date (made on first use)."""
+        from backend import gitops
+
+        bare = self.bare_path(repo)
+        url = local_url(repo.url)
+        into = await asyncio.to_thread(gitops.prepare_bare, bare, url)
+        try:
+            await self.remote.run(
+                ["fetch", "--progress", "--prune", "origin"],
+                cwd=into,
+                url=url,
+                what=f"fetch {repo.url}",
+                deadline=deadline,
+                report=lambda p, m: report("fetching", p, m),
+            )
+            # origin/HEAD names the default branch new ones start from (asks the remote too)
+            try:
+                await self.remote.run(
+                    ["remote", "set-head", "origin", "--auto"],
+                    cwd=into,
+                    url=url,
+                    what=f"read the default branch of {repo.url}",
+                    deadline=deadline,
+                )
+            except RemoteGitTimeout:
+                raise
+            except RemoteGitError:
+                pass  # a remote without a HEAD: main/master are tried instead
+        except BaseException:
+            await asyncio.to_thread(gitops.discard_bare, into, bare)
+            raise
+        await asyncio.to_thread(gitops.finish_bare, into, bare)
+
+    async def _clone(self, repo: Repo, path: Path, deadline: Deadline, report: Report) -> None:
+        url = local_url(repo.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await self.remote.run(
+                ["clone", "--progress", "--", url, str(path)],
+                cwd=path.parent,
+                url=url,
+                what=f"clone {repo.url}",
+                deadline=deadline,
+                report=lambda p, m: report("fetching", p, m),
+            )
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, path, True)
+            raise
 
     # -- dispose -----------------------------------------------------------------------
 
@@ -194,7 +260,8 @@ class WorkspaceManager:
             reasons.append(
                 f"{n} commit{'s' if n != 1 else ''} on "
                 + (f"{ws.branch or 'its HEAD'} or its other local branches" if clone else ws.branch)
-                + " that are not pushed to origin"
+                + (" that is" if n == 1 else " that are")
+                + " not pushed to origin"
             )
         if risk.stashes:
             n = risk.stashes
@@ -414,7 +481,9 @@ class WorkspaceManager:
         if not bundle.is_file():
             raise Conflict(f"the bundle of snapshot {snap.id} is gone ({bundle})")
         branch = snap.branch or f"restored-{snap.workspace_id}"
-        await asyncio.to_thread(gitops.create_clone, repo, branch, path, lambda *_: None)
+        deadline = Deadline.after(self.config().git_clone_timeout_ms / 1000)
+        await self._clone(repo, path, deadline, _quiet)
+        await asyncio.to_thread(gitops.checkout_clone, branch, path, _quiet)
         try:
             await snapshots.restore_clone(
                 path, bundle, snap.id, branch=branch, commit=snap.commit, head=snap.head,

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import ssl
 import sys
@@ -52,6 +53,11 @@ def _port(text: str) -> int:
     return value
 
 
+def default_data_dir() -> Path:
+    """The platform's user data dir, e.g. ``~/.local/share/schmux-desktop`` on Linux."""
+    return Path(user_data_dir("schmux-desktop", appauthor=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="schmux-desktop",
@@ -63,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=0, help="port (default 0: a free port)")
     p.add_argument(
-        "--data-dir", type=Path, default=None, help="where every file the app writes lives"
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="D",
+        help=f"where every file the app writes lives (default: {default_data_dir()})",
     )
     p.add_argument(
         "--token",
@@ -100,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--status-window",
         action="store_true",
         help="desktop: also open the small always-on-top status window",
+    )
+    p.add_argument(
+        "--print-url",
+        action="store_true",
+        help="print the signed-in dashboard address (with the token) of the desktop app running "
+        "on the data dir and exit; if none runs, start it and print this launch's address",
     )
     p.add_argument(
         "--self-test", "--selftest", action="store_true", help=argparse.SUPPRESS
@@ -268,6 +284,22 @@ def raise_running_window(running: AlreadyRunning) -> int:
     return 0
 
 
+def print_running_url(running: AlreadyRunning) -> int:
+    """``--print-url`` while an app holds the data dir: print its signed-in address, exit 0."""
+    from .instance import ask_url, describe
+
+    if running.mode == "serve":
+        raise UsageError(
+            f"{running}: its address with the token was printed when it started "
+            "(use --token-file for one that stays the same)"
+        )
+    url = ask_url(running.data_dir)
+    if url is None:
+        raise UsageError(f"{describe(running.data_dir, running.info)} but does not answer")
+    print(url, flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -286,12 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         token = resolve_token(args)
         tls = resolve_tls(args)
         check_tools()
-        data_dir = prepare_data_dir(
-            args.data_dir or Path(user_data_dir("schmux-desktop", appauthor=False))
-        )
+        data_dir = prepare_data_dir(args.data_dir or default_data_dir())
         try:
             lock = lock_data_dir(data_dir)
         except AlreadyRunning as running:
+            if args.print_url and not args.serve:
+                return print_running_url(running)
             if args.serve:
                 # Two servers on one tmux socket and state.json would fight.
                 raise UsageError(
@@ -365,6 +397,15 @@ def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object
     return app, app.config["SERVICES"]
 
 
+def data_dir_note(data_dir: Path) -> str:
+    """The line after the ready line: where the data lives, and that sessions outlive the app."""
+    sock = shlex.quote(str(data_dir / "tmux.sock"))
+    return (
+        f"data dir {data_dir}; sessions keep running after schmux-desktop exits "
+        f"(dispose them in the dashboard, or end them all: tmux -S {sock} kill-server)"
+    )
+
+
 def serve_forever(
     args: argparse.Namespace,
     data_dir: Path,
@@ -407,6 +448,7 @@ def serve_forever(
         if lock is not None:
             lock.publish("serve", base + "/")
         print(f"schmux-desktop serving at {ready_url}", flush=True)
+        print(data_dir_note(data_dir), flush=True)
 
     try:
         asyncio.run(run(app, sock, on_ready=on_ready, tls=tls, plain_sock=plain))  # type: ignore[arg-type]

@@ -80,6 +80,12 @@ async def spawn() -> Response:
     return jsonify(await services().spawn(req))
 
 
+@bp.post("/sessions/<session_id>/restart")
+async def restart(session_id: str) -> Response:
+    """An ended session again: same target, workspace and nickname (a new session id)."""
+    return jsonify(await services().restart(session_id))
+
+
 @bp.post("/dispose/<session_id>")
 async def dispose(session_id: str) -> Response:
     await services().sessions.dispose(session_id)

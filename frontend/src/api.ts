@@ -23,6 +23,14 @@ export type SpawnItem =
   | { session_id: string; workspace_id: string; target: string; nickname: string }
   | { target: string; error: string };
 
+export interface RestartResult {
+  session_id: string;
+  workspace_id: string;
+  target: string;
+  nickname: string;
+  replaces: string;
+}
+
 export interface RestoreResult {
   workspace_id: string;
   branch?: string;
@@ -91,6 +99,10 @@ export class Api {
   }
   spawn(body: SpawnRequest) {
     return this.request<SpawnItem[]>("POST", "/api/spawn", body);
+  }
+  /** An ended session again: same target, workspace and nickname, a new id. */
+  restartSession(id: string) {
+    return this.request<RestartResult>("POST", `/api/sessions/${encodeURIComponent(id)}/restart`, {});
   }
   disposeSession(id: string) {
     return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`, {});

@@ -82,6 +82,7 @@ export class App {
     this.api.onSignedOut = () => this.conn.signOut(SIGNED_OUT_MESSAGE);
     this.indicator = new ConnectionIndicator(() => this.conn.retryNow());
     this.sessionView = new SessionView({
+      restart: (s) => void this.restartSession(s),
       copy: (text) => copyText(text),
       toast: (message, kind) => this.toasts.show(message, kind),
     });
@@ -99,6 +100,7 @@ export class App {
     const actions: WorkspaceActions = {
       rename: (id, nickname) => this.api.rename(id, nickname),
       disposeSession: (s, w) => this.confirmDisposeSession(s, w),
+      restartSession: (s) => void this.restartSession(s),
       disposeWorkspace: (w) => this.confirmDisposeWorkspace(w),
       spawnInto: (w) => this.spawn.selectWorkspace(w.id),
       copy: (text) => copyText(text),
@@ -331,7 +333,8 @@ export class App {
       setText(
         this.totalsEl,
         `${t.workspaces} workspace${t.workspaces === 1 ? "" : "s"} · ${t.sessions} session${t.sessions === 1 ? "" : "s"} · ` +
-          `${t.running} running · ${t.attention} need${t.attention === 1 ? "s" : ""} attention · ${t.dirty} dirty`,
+          `${t.running} running · ${t.done} done · ${t.attention} need${t.attention === 1 ? "s" : ""} attention · ` +
+          `${t.dirty} uncommitted`,
       );
       setClass(this.totalsEl, "has-attention", t.attention > 0);
       const title = t.attention > 0 ? `schmux-desktop — ${t.attention} need${t.attention === 1 ? "s" : ""} attention` : "schmux-desktop";
@@ -395,6 +398,18 @@ export class App {
     else this.toasts.show(`${failed} of ${items.length} sessions failed to spawn.`, "error");
   }
 
+  private async restartSession(s: Session): Promise<void> {
+    const label = sessionLabel(s);
+    const res = await this.api.restartSession(s.id);
+    if (!res.ok || !res.data?.session_id) {
+      this.toasts.show(res.ok ? `Could not restart “${label}”.` : `Could not restart “${label}”: ${res.error}`, "error");
+      return;
+    }
+    const route = parseRoute(location.hash);
+    if (route.name === "session" && route.sessionId === s.id) location.hash = sessionHref(res.data.session_id);
+    this.toasts.show(`Restarted “${label}” (${s.target}) in ${res.data.workspace_id}.`, "success");
+  }
+
   private confirmDisposeSession(s: Session, w: Workspace): void {
     const label = sessionLabel(s);
     this.dialog.open({
@@ -427,7 +442,7 @@ export class App {
         w.sessions.length > 0
           ? undefined
           : {
-              label: "Dispose anyway",
+              label: "Dispose anyway (a snapshot is kept)",
               note: forceNote(keep),
               offered: (res) => !res.ok && res.status === 409,
               run: () => this.api.disposeWorkspace(w.id, true),

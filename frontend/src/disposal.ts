@@ -24,7 +24,7 @@ export function workAtRisk(w: Workspace): string {
 
 /** The dialog's paragraphs for disposing a workspace. */
 export function disposeWorkspaceLines(w: Workspace, keep: number): string[] {
-  const lines = [`This deletes the checkout of ${w.short_repo} @ ${w.branch} at ${w.path} from disk.`];
+  const lines = [`This deletes the checkout of ${w.repo_name || w.short_repo} @ ${w.branch} at ${w.path} from disk.`];
   if (w.sessions.length > 0) {
     lines.push(`It still has ${plural(w.sessions.length, "session")}: dispose ${w.sessions.length === 1 ? "it" : "them"} first.`);
   }

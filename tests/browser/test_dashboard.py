@@ -268,7 +268,7 @@ def test_filter_sort_persist_and_attention(
     assert r.status_code < 300, r.text
 
     page = open_dashboard(new_page(), server)
-    expect(session_row(page, done).get_by_test_id("run-state")).to_have_text("Stopped")
+    expect(session_row(page, done).get_by_test_id("run-state")).to_have_text("Done")  # exit 0
     attention = session_row(page, busy).get_by_test_id("attention")
     expect(attention).to_be_visible()
     expect(attention).to_contain_text("Approve the plan?")

@@ -38,7 +38,7 @@ def test_dispose_anyway_keeps_a_snapshot_and_restore_brings_it_back(
     dialog.get_by_test_id("confirm-button").click()
     expect(dialog.get_by_test_id("confirm-error")).to_contain_text("uncommitted changes")
     anyway = dialog.get_by_test_id("confirm-anyway")
-    expect(anyway).to_have_text("Dispose anyway")
+    expect(anyway).to_have_text("Dispose anyway (a snapshot is kept)")
     expect(dialog.get_by_test_id("confirm-button")).to_be_hidden()
     expect(dialog.get_by_test_id("confirm-note")).to_contain_text("snapshot for 14 days")
     page.screenshot(path=str(shots / "dispose-dialog-anyway.png"), full_page=True)

@@ -64,7 +64,9 @@ def test_force_dispose_keeps_a_snapshot_that_survives_a_restart_and_restores(
 
     status, body = _post(server, f"/api/dispose-workspace/{wid}")
     assert status == 409, body
-    assert "uncommitted" in body["error"] and "1 commit" in body["error"]
+    assert (
+        "uncommitted" in body["error"] and "1 commit on feature that is not pushed" in body["error"]
+    )
     assert "force" in body["error"]
     assert path.is_dir() and _disposed(server) == []
 

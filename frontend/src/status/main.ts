@@ -17,6 +17,7 @@ interface Need {
 interface StatusApi {
   open_session?(id: string): unknown;
   open_dashboard?(): unknown;
+  open_in_browser?(): unknown;
 }
 
 declare global {
@@ -142,6 +143,14 @@ const conn = new DashboardConnection({
   },
 });
 byId("open-dashboard").addEventListener("click", openDashboard);
+// Only the desktop app has a browser to open the dashboard in; pywebview's API may come late.
+const browserButton = byId("open-browser");
+const offerBrowser = () => {
+  browserButton.hidden = typeof desktopApi()?.open_in_browser !== "function";
+};
+browserButton.addEventListener("click", () => void desktopApi()?.open_in_browser?.());
+window.addEventListener("pywebviewready", offerBrowser);
+offerBrowser();
 byId("conn").addEventListener("click", () => conn.retryNow());
 window.addEventListener("online", () => conn.networkChanged());
 window.addEventListener("offline", () => conn.networkChanged());

@@ -156,5 +156,6 @@ describe("helpers", () => {
     expect(runStateLabel(true, null)).toBe("Running");
     expect(runStateLabel(false, null)).toBe("Stopped");
     expect(runStateLabel(false, 3)).toBe("Stopped · exit 3");
+    expect(runStateLabel(false, 0)).toBe("Done");
   });
 });

@@ -121,5 +121,6 @@ export function resizeFrame(cols: number, rows: number): string {
 /** The header's words for the process state. */
 export function runStateLabel(running: boolean, exitStatus: number | null): string {
   if (running) return "Running";
+  if (exitStatus === 0) return "Done";
   return exitStatus === null ? "Stopped" : `Stopped · exit ${exitStatus}`;
 }
