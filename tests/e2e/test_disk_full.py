@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from tests.e2e import test_faults
-from tests.helpers import Server, git
+from tests.helpers import Server, git, wait_for
 
 tiny_fs = test_faults.tiny_fs  # the fixture: a real 3 MiB tmpfs, mounted for the test
 
@@ -107,6 +107,8 @@ def test_every_write_route_on_a_full_disk_is_a_507_with_the_reason(
     first = srv.spawn(repo="proj", branch="main", targets={"sleeper": 2})
     sid, other = first[0]["session_id"], first[1]["session_id"]
     wid = first[0]["workspace_id"]
+    ended = srv.spawn(workspace_id=wid, targets={"echo": 1})[0]["session_id"]
+    wait_for(lambda: srv.session(ended)["running"] is False, timeout=10)  # type: ignore[index]
     spare = srv.spawn(repo="proj", branch="feature", targets={"sleeper": 1})[0]
     with srv.client() as c:
         assert c.post(f"/api/dispose/{spare['session_id']}").status_code == 200
@@ -120,11 +122,13 @@ def test_every_write_route_on_a_full_disk_is_a_507_with_the_reason(
         return st["sessions"], [w["id"] for w in st["workspaces"]]
 
     state_before = kept()
+    run_before = _run_files(srv.data_dir)  # the ended session's exit record
     with srv.client() as c, disk_full(tiny_fs):
         attempts = [
             c.put(f"/api/sessions-nickname/{sid}", json={"nickname": "n"}),
             c.post(f"/api/sessions/{sid}/nudge", json={"state": "needs_input", "summary": "s"}),
             c.post(f"/api/dispose/{other}"),
+            c.post(f"/api/sessions/{ended}/restart"),
             c.post(f"/api/dispose-workspace/{spare['workspace_id']}", json={"force": True}),
             c.post("/api/spawn", json={"repo": "proj", "branch": "b2", "targets": {"sleeper": 1}}),
             c.post("/api/config", json={"sessions": {"dashboard_debounce_ms": 100}}),
@@ -135,7 +139,7 @@ def test_every_write_route_on_a_full_disk_is_a_507_with_the_reason(
         assert c.get("/api/disposed").json() == []
         assert srv.session(other) is not None
         assert spare_path.is_dir()  # not disposed: its snapshot could not be kept
-        assert _run_files(srv.data_dir) == []
+        assert _run_files(srv.data_dir) == run_before
     # room again: the same changes go through
     with srv.client() as c:
         r = c.post(f"/api/dispose-workspace/{spare['workspace_id']}", json={"force": True})
