@@ -178,11 +178,16 @@ def test_tmux_format_characters_in_the_data_dir_path_are_text(
     marker = short_dir / "pwned"
     d = short_dir / f"x#S#{{session_name}}#(touch {marker})" / "d"
     srv = make_server({"run_targets": [TALKER]}, data_dir=d)
-    sid = srv.spawn(repo="proj", branch="main", targets={"talker": 1})[0]["session_id"]
-    wait_for(lambda: "TALKER-OUTPUT" in log_text(srv, sid), timeout=10)
+    # the first spawn goes through a one-shot tmux client, the second through the control
+    # client (attached once a session exists): tmux parses the command differently in each
+    first = srv.spawn(repo="proj", branch="main", targets={"talker": 1})[0]
+    time.sleep(1.0)
+    second = srv.spawn(workspace_id=first["workspace_id"], targets={"talker": 1})[0]
+    for sid in (first["session_id"], second["session_id"]):
+        wait_for(lambda sid=sid: "TALKER-OUTPUT" in log_text(srv, sid), timeout=10)
+        logs = list(short_dir.rglob(f"{sid}.log"))
+        assert logs == [d / "logs" / f"{sid}.log"]
     time.sleep(0.5)  # a #(...) job would have run by now
     assert not marker.exists()
-    logs = list(short_dir.rglob(f"{sid}.log"))
-    assert logs == [d / "logs" / f"{sid}.log"]
     with srv.client() as c:
-        assert c.post(f"/api/dispose/{sid}").status_code == 200
+        assert c.post(f"/api/dispose/{first['session_id']}").status_code == 200
