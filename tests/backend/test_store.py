@@ -63,3 +63,25 @@ def test_failed_save_rolls_memory_back(tmp_path: Path) -> None:
     assert "could not save" in info.value.message
     assert "p-001" in reg.state.workspaces  # memory agrees with what is (still) on disk
     assert len(seen) == 1
+
+
+def test_everything_the_app_writes_passes_the_type_check_at_load(tmp_path: Path) -> None:
+    """The check at load must never refuse the app's own file: every field set, every optional
+    one both null and set, ids with every allowed character, an integer time (older files)."""
+    store = StateStore(tmp_path / "state.json")
+    state = _state()
+    w = Workspace(
+        id="my.repo_x-012", repo="git@h:u/r.git", repo_name="my.repo_x", branch="feat/ü ✓",
+        path="/w/x", created_at=1, git_ahead=3, git_behind=0, git_dirty=True,
+        git_lines_added=10**12, git_lines_removed=2, git_files_changed=1, git_error="timed out",
+    )  # fmt: skip
+    busy = Session(
+        id="my.repo_x-012-ab.cd", workspace_id=w.id, target="claude code", tmux_name="schmux-x_y",
+        nickname="n (2)", created_at=1.5, last_output_at=1_800_000_000.25, nudge_state="needs_input",
+        nudge_summary="line\nline", nudge_source="agent", running=False, exit_status=130, pid=4242,
+    )  # fmt: skip
+    state.workspaces[w.id] = w
+    state.sessions[busy.id] = busy
+    store.save(state)
+    loaded = store.load()
+    assert loaded.workspaces == state.workspaces and loaded.sessions == state.sessions
