@@ -17,7 +17,7 @@ from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict
-from .events import ConfigChanged, EventBus
+from .events import Change, ConfigChanged, EventBus
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .models import Workspace, workspace_payload
 from .registry import Registry
@@ -438,7 +438,7 @@ class Services:
         self.git_passes += 1
         if not changes:
             return False
-        with self.registry.change("git status") as st:
+        with self.registry.change("git status", kind=Change.BACKGROUND) as st:
             for wid, result in changes:
                 live = st.workspaces.get(wid)
                 if live is None:

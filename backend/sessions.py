@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound
+from .events import Change
 from .models import Session, Workspace, valid_id
 from .registry import Registry
 from .tmux import Tmux, TmuxError
@@ -350,7 +351,7 @@ class SessionManager:
             if (s.running, s.exit_status, s.pid) != (running, status, pid):
                 changes.append((s, running, status, pid))
         if changes:
-            with self.registry.change("running"):
+            with self.registry.change("running", kind=Change.BACKGROUND):
                 for s, running, status, pid in changes:
                     s.running, s.exit_status, s.pid = running, status, pid
         return pending
@@ -378,7 +379,7 @@ class SessionManager:
             else:
                 held.add(s.id)
         if changes:
-            with self.registry.change("output", throttled=True):
+            with self.registry.change("output", kind=Change.OUTPUT):
                 for s, mtime in changes:
                     s.last_output_at = mtime
         return held
