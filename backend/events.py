@@ -24,7 +24,7 @@ class SessionsChanged:
     """The dashboard payload may differ now."""
 
     reason: str
-    kind: Change = Change.BACKGROUND
+    kind: Change = Change.ACTION
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
 python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle
 python bench/bench_server.py spawn      # spawn into an existing workspace → sessions push
+python bench/bench_server.py branch     # spawn on a new branch (new worktree) → sessions push
+python bench/bench_server.py clone      # the first spawn of a repo (clone) → sessions push
 python bench/bench_server.py burst      # changes 50 ms apart → final state at every client
 python bench/bench_server.py fanout     # 200 clients, 100 ws × 3 sessions: one change → all
 python bench/bench_server.py all
@@ -96,6 +98,53 @@ def bench_spawn(n: int, others: int) -> None:
             f"spawn → push ({others} other sessions running): {summary(asyncio.run(run()))}"
             "   (target p50 ≤ 20 ms, p99 ≤ 60 ms)"
         )
+    finally:
+        s.stop()
+
+
+def bench_spawn_new(n: int, *, clone: bool) -> None:
+    """Spawn into a NEW workspace: on a new branch off the existing clone (a new worktree), or,
+    with ``clone``, the first spawn of a repo (the clone included). POST sent → the `sessions`
+    push holding the session, next to the HTTP answer's own time."""
+    repos = [{"name": f"c{i:02d}", "url": "ORIGIN"} for i in range(n)] if clone else None
+    s = BenchServer(workspaces=1, sessions_per_workspace=1, repos=repos)
+    s.prepare()
+    try:
+        s.start()
+        s.adopt_and_spawn()
+
+        async def run() -> tuple[list[float], list[float]]:
+            w = Watcher(s.base, s.headers)
+            await w.connect()
+            lat: list[float] = []
+            answer: list[float] = []
+            async with httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=60) as c:
+                for i in range(n):
+                    await asyncio.sleep(1.1)  # a quiet window (> debounce) before each spawn
+                    since = len(w.got)
+                    body = {"repo": f"c{i:02d}" if clone else "proj", "branch": f"nb{i}"}
+                    t0 = time.perf_counter()
+                    r = await c.post("/api/spawn", json={**body, "targets": {"sleeper": 1}})
+                    answer.append(time.perf_counter() - t0)
+                    r.raise_for_status()
+                    sid, wid = r.json()[0]["session_id"], r.json()[0]["workspace_id"]
+                    t1 = await w.when(
+                        lambda ws, sid=sid: any(
+                            x["id"] == sid for wk in ws for x in wk["sessions"]
+                        ),
+                        since,
+                    )
+                    lat.append(t1 - t0)
+                    await c.post(f"/api/dispose/{sid}")
+                    (await c.post(f"/api/dispose-workspace/{wid}")).raise_for_status()
+            await w.close()
+            return lat, answer
+
+        lat, answer = asyncio.run(run())
+        what = "first spawn of a repo (clone)" if clone else "spawn on a new branch (worktree)"
+        target = "≤ 200 ms" if clone else "p50 ≤ 60 ms"
+        print(f"{what} → push: {summary(lat)}   (target {target})")
+        print(f"  its HTTP answer: {summary(answer)}")
     finally:
         s.stop()
 
@@ -202,7 +251,9 @@ def bench_fanout(clients: int, rounds: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["start", "idle", "spawn", "burst", "fanout", "all"])
+    p.add_argument(
+        "what", choices=["start", "idle", "spawn", "branch", "clone", "burst", "fanout", "all"]
+    )
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--idle-seconds", type=float, default=60)
     p.add_argument("--clients", type=int, default=200)
@@ -218,6 +269,10 @@ def main() -> None:
     if a.what in ("spawn", "all"):
         bench_spawn(max(a.repeat, 50), others=1)
         bench_spawn(max(a.repeat, 50), others=0)
+    if a.what in ("branch", "all"):
+        bench_spawn_new(max(a.repeat, 12), clone=False)
+    if a.what in ("clone", "all"):
+        bench_spawn_new(max(a.repeat, 12), clone=True)
     if a.what in ("burst", "all"):
         bench_burst(a.repeat)
     if a.what in ("fanout", "all"):

@@ -63,6 +63,7 @@ class BenchServer:
         sessions_per_workspace: int = 0,
         config: dict[str, Any] | None = None,
         python: str = sys.executable,
+        repos: list[dict[str, str]] | None = None,
     ) -> None:
         self.python = python
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
@@ -71,6 +72,7 @@ class BenchServer:
         self.n_ws = workspaces
         self.n_sess = sessions_per_workspace
         self.config = config or {}
+        self.repos = repos or []  # more repos, "ORIGIN" as url standing for the test repo
         self.proc: subprocess.Popen[str] | None = None
         self.base = ""
 
@@ -88,7 +90,8 @@ class BenchServer:
         git(origin, "commit", "-q", "-m", "init")
         self.data.mkdir()
         cfg = {
-            "repos": [{"name": "proj", "url": str(origin)}],
+            "repos": [{"name": "proj", "url": str(origin)}]
+            + [{**r, "url": r["url"].replace("ORIGIN", str(origin))} for r in self.repos],
             "run_targets": [{"name": "sleeper", "type": "command", "command": "sleep 3600"}],
         }
         cfg.update(self.config)

@@ -97,7 +97,7 @@ async def test_burst_gives_one_trailing_push_with_last_state() -> None:
     t0 = loop.time()
     for v in range(1, 11):  # 10 changes, 10 ms apart, all inside one window
         world.version = v
-        b.on_event(SessionsChanged("burst"))
+        b.on_event(SessionsChanged("burst", Change.BACKGROUND))
         await asyncio.sleep(0.01)
     await asyncio.sleep(WINDOW + 0.1)
     assert d.versions() == [0, 1, 10]  # leading edge, then exactly one trailing push
@@ -295,7 +295,7 @@ async def test_greeting_is_sessions_then_config_whatever_comes_before_the_first_
     other.take()
     t = Taker(b)
     world.version = 1
-    b.on_event(SessionsChanged("git status"))  # re-offers sessions to everyone
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # re-offers sessions to everyone
     b.on_event(progress())
     world.config = {"k": 2}
     b.on_event(ConfigChanged())
@@ -337,11 +337,11 @@ async def test_action_is_pushed_at_once_inside_a_window_a_background_change_open
     t = Taker(b)
     t.take()
     world.version = 1
-    b.on_event(SessionsChanged("git status"))  # quiet before: at once, opens a window
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # quiet before: at once, opens a window
     assert t.take()[0]["workspaces"][0]["version"] == 1
     clock.advance(0.1)
     world.version = 2
-    b.on_event(SessionsChanged("git status"))  # inside the window: held for its end
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # inside the window: held for its end
     assert t.take() == []
     clock.advance(0.1)
     world.version = 3
@@ -349,7 +349,7 @@ async def test_action_is_pushed_at_once_inside_a_window_a_background_change_open
     assert [m["workspaces"][0]["version"] for m in t.take()] == [3]
     clock.advance(0.1)
     world.version = 4
-    b.on_event(SessionsChanged("running"))  # background again: waits for the window's end
+    b.on_event(SessionsChanged("running", Change.BACKGROUND))  # background again: waits for the window's end
     assert t.take() == []
     clock.advance(0.19)
     assert t.take() == []
@@ -397,7 +397,7 @@ async def test_background_debounce_without_loss_on_a_virtual_clock() -> None:
     pushes: list[tuple[float, int]] = []
     for v in range(1, 17):  # a change every 62.5 ms (exact in binary) for 1 s
         world.version = v
-        b.on_event(SessionsChanged("git status"))
+        b.on_event(SessionsChanged("git status", Change.BACKGROUND))
         pushes += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
         clock.advance(0.0625)
         pushes += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
@@ -409,7 +409,7 @@ async def test_background_debounce_without_loss_on_a_virtual_clock() -> None:
     # once quiet for a window, a change goes out at once again
     clock.advance(1.0)
     world.version = 17
-    b.on_event(SessionsChanged("git status"))
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))
     assert [m["workspaces"][0]["version"] for m in t.take()] == [17]
 
 
