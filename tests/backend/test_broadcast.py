@@ -337,11 +337,15 @@ async def test_action_is_pushed_at_once_inside_a_window_a_background_change_open
     t = Taker(b)
     t.take()
     world.version = 1
-    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # quiet before: at once, opens a window
+    b.on_event(
+        SessionsChanged("git status", Change.BACKGROUND)
+    )  # quiet before: at once, opens a window
     assert t.take()[0]["workspaces"][0]["version"] == 1
     clock.advance(0.1)
     world.version = 2
-    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # inside the window: held for its end
+    b.on_event(
+        SessionsChanged("git status", Change.BACKGROUND)
+    )  # inside the window: held for its end
     assert t.take() == []
     clock.advance(0.1)
     world.version = 3
@@ -349,7 +353,9 @@ async def test_action_is_pushed_at_once_inside_a_window_a_background_change_open
     assert [m["workspaces"][0]["version"] for m in t.take()] == [3]
     clock.advance(0.1)
     world.version = 4
-    b.on_event(SessionsChanged("running", Change.BACKGROUND))  # background again: waits for the window's end
+    b.on_event(
+        SessionsChanged("running", Change.BACKGROUND)
+    )  # background again: waits for the window's end
     assert t.take() == []
     clock.advance(0.19)
     assert t.take() == []
