@@ -68,17 +68,34 @@ class _Progress(git.RemoteProgress):
         self._report(percent, f"{stage}{f': {percent:.0f}%' if percent is not None else ''}")
 
 
+_BAD_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
 def check_branch(branch: str) -> str:
+    """The branch name, stripped, if git would take it (``git check-ref-format --branch``'s
+    rules, checked here: no process for what every spawn on a new branch asks)."""
     branch = branch.strip()
     if not branch:
         raise BadRequest('"branch" must be a non-empty string')
     if len(branch) > 200 or branch.startswith("-") or any(ord(c) < 33 for c in branch):
         raise BadRequest(f"{branch[:80]!r} is not a valid git branch name")
-    try:
-        git.Git().check_ref_format("--branch", branch)
-    except git.GitCommandError:
-        raise BadRequest(f"{branch!r} is not a valid git branch name") from None
+    if not valid_branch_name(branch):
+        raise BadRequest(f"{branch!r} is not a valid git branch name")
     return branch
+
+
+def valid_branch_name(name: str) -> bool:
+    """git's ref-format rules for ``refs/heads/<name>`` (git help check-ref-format)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no file name, no ref
+        return False
+    if name == "@" or _BAD_IN_REF.search(name):
+        return False
+    if name.startswith("/") or name.endswith(("/", ".")):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock")
+               for part in name.split("/"))  # fmt: skip
 
 
 def local_url(url: str) -> str:
@@ -115,24 +132,18 @@ def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
     r = git.Repo(bare)
     r.git.update_environment(**GIT_ENV)
     try:
-        if r.git.config("remote.origin.url") != url:
+        with r.config_reader() as cfg:  # read in-process: no git run
+            current = cfg.get_value('remote "origin"', "url", "")
+        if current != url:
             r.git.config("remote.origin.url", url)
-        r.remotes.origin.fetch(progress=progress, prune=True)
+        r.remotes.origin.fetch(progress=progress, prune=True, no_auto_maintenance=True)
     except git.GitCommandError as e:
         raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
-    with contextlib.suppress(git.GitCommandError):
-        r.git.remote("set-head", "origin", "--auto")
-    return r
-
-
-def default_ref(r: git.Repo) -> str | None:
-    with contextlib.suppress(git.GitCommandError):
-        return str(r.git.symbolic_ref("refs/remotes/origin/HEAD")).strip()
-    for name in ("main", "master"):
+    if not (bare / "refs" / "remotes" / "origin" / "HEAD").exists():
+        # asks the remote once more: only while the default branch is unknown
         with contextlib.suppress(git.GitCommandError):
-            r.git.rev_parse("--verify", "-q", f"refs/remotes/origin/{name}")
-            return f"refs/remotes/origin/{name}"
-    return None
+            r.git.remote("set-head", "origin", "--auto")
+    return r
 
 
 def has_ref(r: git.Repo, ref: str) -> bool:
@@ -143,22 +154,52 @@ def has_ref(r: git.Repo, ref: str) -> bool:
         return False
 
 
+def _refs(r: git.Repo, branch: str) -> tuple[set[str], str | None]:
+    """Which of ``refs/heads/<branch>`` and ``refs/remotes/origin/<branch>`` exist, and the
+    remote's default branch ref: one git run."""
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"] if branch else []
+    defaults = [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    try:
+        out = r.git.for_each_ref("--format=%(refname) %(symref)", *wanted, *defaults)
+    except git.GitCommandError:
+        return set(), None
+    found: dict[str, str] = {}
+    for line in str(out).splitlines():
+        name, _, target = line.partition(" ")
+        found[name] = target
+    present = {ref for ref in wanted if ref in found}
+    default = found.get("refs/remotes/origin/HEAD") or None
+    if default is None:
+        default = next((d for d in defaults[1:] if d in found), None)
+    return present, default
+
+
 def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
     r = fetch_bare(bare, repo, report)
     report("checkout", None, f"Creating worktree for {branch}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(git.GitCommandError):
-        r.git.worktree("prune")
+    present, base = _refs(r, branch)
+    if f"refs/heads/{branch}" in present:
+        args = [str(path), branch]
+    elif f"refs/remotes/origin/{branch}" in present:
+        args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
+    elif base is None:
+        raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
+    else:
+        args = ["--no-track", "-b", branch, str(path), base]
     try:
-        if has_ref(r, f"refs/heads/{branch}"):
-            r.git.worktree("add", str(path), branch)
-        elif has_ref(r, f"refs/remotes/origin/{branch}"):
-            r.git.worktree("add", "--track", "-b", branch, str(path), f"origin/{branch}")
-        else:
-            base = default_ref(r)
-            if base is None:
-                raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
-            r.git.worktree("add", "--no-track", "-b", branch, str(path), base)
+        try:
+            r.git.worktree("add", *args)
+        except git.GitCommandError:
+            # A worktree deleted by hand is still registered (its path, its branch): forget
+            # the stale ones and try once more (pruning first on every spawn cost a git run).
+            with contextlib.suppress(git.GitCommandError):
+                r.git.worktree("prune")
+            r.git.worktree("add", *args)
     except git.GitCommandError as e:
         shutil.rmtree(path, ignore_errors=True)
         msg = git_message(e)

@@ -74,7 +74,7 @@ class WorkspaceManager:
     async def create(self, repo: Repo, branch: str, *, request_id: str | None = None) -> Workspace:
         from backend import gitops  # GitPython is imported on first use, not at start-up
 
-        branch = await asyncio.to_thread(gitops.check_branch, branch)
+        branch = gitops.check_branch(branch)  # no git run: checked in-process
         cfg = self.config()
         worktree_mode = cfg.source_code_management == SCM_WORKTREE
         if worktree_mode:

@@ -155,3 +155,16 @@ def test_git_status_numbers_reach_the_payload(server: Server) -> None:
     )
     assert w["git_dirty"] is True
     assert (w["git_lines_added"], w["git_lines_removed"]) == (5, 0)
+
+
+def test_branch_of_a_worktree_deleted_by_hand_can_be_spawned_again(server: Server) -> None:
+    # git still has the deleted worktree registered (its path and its branch): the spawn
+    # forgets the stale registration (no longer on every spawn: only when git refuses).
+    server.spawn(repo="proj", branch="main", targets={"sleeper": 1})  # the bare clone
+    bare = server.data_dir / "repos" / "proj.git"
+    hand = server.data_dir / "by-hand"
+    git(bare, "worktree", "add", "-q", "-b", "again", str(hand), "origin/main")
+    shutil.rmtree(hand)
+    second = server.spawn(repo="proj", branch="again", targets={"sleeper": 1})[0]
+    path = Path(server.workspace(second["workspace_id"])["path"])  # type: ignore[index]
+    assert git(path, "rev-parse", "--abbrev-ref", "HEAD") == "again"
