@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -106,6 +107,38 @@ def local_url(url: str) -> str:
     return str(path.resolve()) if path.exists() else url
 
 
+REMOTE_HEAD_TIMEOUT = 30.0
+
+
+def _ask_remote_head(url: str, cwd: Path) -> subprocess.Popen[bytes] | None:
+    """Start asking ``url`` which branch its HEAD names (``git ls-remote --symref``)."""
+    try:
+        return subprocess.Popen(
+            ["git", "ls-remote", "--symref", "--", url, "HEAD"],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, **GIT_ENV),
+        )
+    except OSError:
+        return None
+
+
+def _remote_head_answer(proc: subprocess.Popen[bytes] | None) -> str | None:
+    """The branch name the remote's HEAD points at, or None (no answer, detached, timeout)."""
+    if proc is None:
+        return None
+    try:
+        out, _ = proc.communicate(timeout=REMOTE_HEAD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+    m = re.match(rb"ref: refs/heads/(\S+)\tHEAD", out)
+    return m.group(1).decode("utf-8", "replace") if m and proc.returncode == 0 else None
+
+
 def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
     url = local_url(repo.url)
     progress = _Progress(lambda p, m: report("fetching", p, m))
@@ -114,13 +147,22 @@ def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            r = git.Repo.init(tmp, bare=True)
+            r = git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True)  # no hooks
             r.git.update_environment(**GIT_ENV)
-            r.git.config("remote.origin.url", url)
-            r.git.config("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
-            r.remotes.origin.fetch(progress=progress)
-            with contextlib.suppress(git.GitCommandError):
-                r.git.remote("set-head", "origin", "--auto")
+            with r.config_writer() as cfg:  # written in-process: no git runs
+                cfg.set_value('remote "origin"', "url", url)
+                cfg.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
+            # The remote's default branch is asked for while the fetch runs, not after it.
+            head = _ask_remote_head(url, tmp)
+            try:
+                r.remotes.origin.fetch(progress=progress, no_auto_maintenance=True)
+            finally:
+                default = _remote_head_answer(head)
+            if default and (tmp / "refs" / "remotes" / "origin" / default).is_file():
+                r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{default}")
+            else:  # not answered (or not fetched): ask as git does
+                with contextlib.suppress(git.GitCommandError):
+                    r.git.remote("set-head", "origin", "--auto")
             r.close()
             os.replace(tmp, bare)
         except git.GitCommandError as e:

@@ -107,7 +107,8 @@ def bench_spawn_new(n: int, *, clone: bool) -> None:
     with ``clone``, the first spawn of a repo (the clone included). POST sent → the `sessions`
     push holding the session, next to the HTTP answer's own time."""
     repos = [{"name": f"c{i:02d}", "url": "ORIGIN"} for i in range(n)] if clone else None
-    s = BenchServer(workspaces=1, sessions_per_workspace=1, repos=repos)
+    # clone: a fresh server whose first spawn is the first spawn after its start
+    s = BenchServer(workspaces=0 if clone else 1, sessions_per_workspace=1, repos=repos)
     s.prepare()
     try:
         s.start()

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import Server, git, wait_for
+from tests.helpers import Server, git, make_repo, wait_for
 
 
 def _dispose(server: Server, wid: str) -> tuple[int, str]:
@@ -168,3 +168,19 @@ def test_branch_of_a_worktree_deleted_by_hand_can_be_spawned_again(server: Serve
     second = server.spawn(repo="proj", branch="again", targets={"sleeper": 1})[0]
     path = Path(server.workspace(second["workspace_id"])["path"])  # type: ignore[index]
     assert git(path, "rev-parse", "--abbrev-ref", "HEAD") == "again"
+
+
+def test_new_branch_starts_from_the_remotes_own_default_branch(
+    make_server: Callable[..., Server], short_dir: Path
+) -> None:
+    # The default branch is asked for while the first fetch runs; neither main nor master here.
+    trunk = make_repo(short_dir / "trunk-origin", branches=("trunk", "other"))
+    git(trunk, "checkout", "-q", "trunk")
+    git(trunk, "commit", "-q", "--allow-empty", "-m", "on trunk")
+    git(trunk, "branch", "-q", "-D", "main")
+    srv = make_server({"repos": [{"name": "t", "url": str(trunk)}]})
+    w = srv.spawn(repo="t", branch="topic", targets={"sleeper": 1})[0]["workspace_id"]
+    path = Path(srv.workspace(w)["path"])  # type: ignore[index]
+    assert git(path, "rev-parse", "HEAD") == git(trunk, "rev-parse", "trunk")
+    bare = srv.data_dir / "repos" / "t.git"
+    assert git(bare, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/trunk"
