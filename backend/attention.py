@@ -26,6 +26,7 @@ import re
 import time
 
 from backend.errors import NotFound
+from backend.events import Change
 from backend.models import Session
 from backend.sessions import SessionManager
 from backend.tmux import Tmux, TmuxError
@@ -143,12 +144,14 @@ class AttentionMonitor:
             return
         if prompt is not None:
             if s.nudge_source != "agent" or not s.nudge_state:
-                self.sessions.set_nudge(session_id, NEEDS_INPUT, prompt, source="detector")
+                self.sessions.set_nudge(
+                    session_id, NEEDS_INPUT, prompt, source="detector", kind=Change.BACKGROUND
+                )
         elif s.nudge_source == "detector" and s.nudge_state == NEEDS_INPUT:
-            self.sessions.clear_nudge(session_id)
+            self.sessions.clear_nudge(session_id, kind=Change.BACKGROUND)
 
     def _mark_exited(self, s: Session) -> None:
         if s.nudge_state and (s.nudge_source == "agent" or s.nudge_state == EXITED):
             return
         summary = "the agent exited" if s.exit_status is None else f"exit status {s.exit_status}"
-        self.sessions.set_nudge(s.id, EXITED, summary, source="detector")
+        self.sessions.set_nudge(s.id, EXITED, summary, source="detector", kind=Change.BACKGROUND)

@@ -294,7 +294,13 @@ class SessionManager:
             session.nickname = nickname
 
     def set_nudge(
-        self, session_id: str, state: str, summary: str, *, source: str = "agent"
+        self,
+        session_id: str,
+        state: str,
+        summary: str,
+        *,
+        source: str = "agent",
+        kind: Change = Change.ACTION,
     ) -> None:
         session = self.get(session_id)
         state = state.strip()
@@ -309,16 +315,16 @@ class SessionManager:
             source,
         ):
             return
-        with self.registry.change("nudge"):
+        with self.registry.change("nudge", kind=kind):
             session.nudge_state = state
             session.nudge_summary = summary
             session.nudge_source = source
 
-    def clear_nudge(self, session_id: str) -> None:
+    def clear_nudge(self, session_id: str, *, kind: Change = Change.ACTION) -> None:
         session = self.get(session_id)
         if not session.nudge_state and not session.nudge_summary:
             return
-        with self.registry.change("nudge"):
+        with self.registry.change("nudge", kind=kind):
             session.nudge_state = ""
             session.nudge_summary = ""
             session.nudge_source = ""
