@@ -18,9 +18,10 @@ import socket
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import httpx
-from common import BenchServer, RawWatcher, Watcher, compile_sources, summary
+from common import ROOT, BenchServer, RawWatcher, Watcher, compile_sources, summary
 
 
 def bench_start(repeat: int, python: str) -> None:
@@ -102,52 +103,73 @@ def bench_spawn(n: int, others: int) -> None:
         s.stop()
 
 
-def bench_spawn_new(n: int, *, clone: bool) -> None:
+def bench_spawn_new(n: int, *, clone: bool, against: Path | None = None) -> None:
     """Spawn into a NEW workspace: on a new branch off the existing clone (a new worktree), or,
     with ``clone``, the first spawn of a repo (the clone included). POST sent → the `sessions`
-    push holding the session, next to the HTTP answer's own time."""
+    push holding the session, next to the HTTP answer's own time. With ``against`` (another
+    checkout, e.g. a `git worktree` of the previous commit) both servers run at once and the
+    spawns alternate between them, so both see the same load on a shared machine."""
     repos = [{"name": f"c{i:02d}", "url": "ORIGIN"} for i in range(n)] if clone else None
+    codes = [ROOT] + ([against] if against is not None else [])
     # clone: a fresh server whose first spawn is the first spawn after its start
-    s = BenchServer(workspaces=0 if clone else 1, sessions_per_workspace=1, repos=repos)
-    s.prepare()
+    servers = [
+        BenchServer(workspaces=0 if clone else 1, sessions_per_workspace=1, repos=repos, code=code)
+        for code in codes
+    ]
     try:
-        s.start()
-        s.adopt_and_spawn()
+        for s in servers:
+            s.prepare()
+            s.start()
+            s.adopt_and_spawn()
 
-        async def run() -> tuple[list[float], list[float]]:
-            w = Watcher(s.base, s.headers)
-            await w.connect()
-            lat: list[float] = []
-            answer: list[float] = []
-            async with httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=60) as c:
-                for i in range(n):
+        async def one(
+            s: BenchServer, w: Watcher, c: httpx.AsyncClient, i: int
+        ) -> tuple[float, float]:
+            since = len(w.got)
+            body = {"repo": f"c{i:02d}" if clone else "proj", "branch": f"nb{i}"}
+            t0 = time.perf_counter()
+            r = await c.post("/api/spawn", json={**body, "targets": {"sleeper": 1}})
+            answered = time.perf_counter() - t0
+            r.raise_for_status()
+            sid, wid = r.json()[0]["session_id"], r.json()[0]["workspace_id"]
+            t1 = await w.when(
+                lambda ws, sid=sid: any(x["id"] == sid for wk in ws for x in wk["sessions"]),
+                since,
+            )
+            await c.post(f"/api/dispose/{sid}")
+            (await c.post(f"/api/dispose-workspace/{wid}")).raise_for_status()
+            return t1 - t0, answered
+
+        async def run() -> list[tuple[list[float], list[float]]]:
+            out: list[tuple[list[float], list[float]]] = [([], []) for _ in servers]
+            watchers = [Watcher(s.base, s.headers) for s in servers]
+            clients = [
+                httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=60) for s in servers
+            ]
+            for w in watchers:
+                await w.connect()
+            for i in range(n):
+                for k in range(len(servers)):
                     await asyncio.sleep(1.1)  # a quiet window (> debounce) before each spawn
-                    since = len(w.got)
-                    body = {"repo": f"c{i:02d}" if clone else "proj", "branch": f"nb{i}"}
-                    t0 = time.perf_counter()
-                    r = await c.post("/api/spawn", json={**body, "targets": {"sleeper": 1}})
-                    answer.append(time.perf_counter() - t0)
-                    r.raise_for_status()
-                    sid, wid = r.json()[0]["session_id"], r.json()[0]["workspace_id"]
-                    t1 = await w.when(
-                        lambda ws, sid=sid: any(
-                            x["id"] == sid for wk in ws for x in wk["sessions"]
-                        ),
-                        since,
-                    )
-                    lat.append(t1 - t0)
-                    await c.post(f"/api/dispose/{sid}")
-                    (await c.post(f"/api/dispose-workspace/{wid}")).raise_for_status()
-            await w.close()
-            return lat, answer
+                    lat, answer = await one(servers[k], watchers[k], clients[k], i)
+                    out[k][0].append(lat)
+                    out[k][1].append(answer)
+            for w in watchers:
+                await w.close()
+            for c in clients:
+                await c.aclose()
+            return out
 
-        lat, answer = asyncio.run(run())
+        results = asyncio.run(run())
         what = "first spawn of a repo (clone)" if clone else "spawn on a new branch (worktree)"
         target = "≤ 200 ms" if clone else "p50 ≤ 60 ms"
-        print(f"{what} → push: {summary(lat)}   (target {target})")
-        print(f"  its HTTP answer: {summary(answer)}")
+        for code, (lat, answer) in zip(codes, results, strict=True):
+            label = "" if against is None else f" [{code}]"
+            print(f"{what} → push{label}: {summary(lat)}   (target {target})")
+            print(f"  its HTTP answer: {summary(answer)}")
     finally:
-        s.stop()
+        for s in servers:
+            s.stop()
 
 
 def bench_burst(rounds: int) -> None:
@@ -263,6 +285,11 @@ def main() -> None:
         default=sys.executable,
         help="interpreter for the server of `start`, e.g. a fresh venv's (`pip install .`)",
     )
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="branch/clone: another checkout run side by side (spawns alternate between them)",
+    )
     a = p.parse_args()
     compile_sources()
     if a.what in ("start", "all"):
@@ -271,9 +298,9 @@ def main() -> None:
         bench_spawn(max(a.repeat, 50), others=1)
         bench_spawn(max(a.repeat, 50), others=0)
     if a.what in ("branch", "all"):
-        bench_spawn_new(max(a.repeat, 12), clone=False)
+        bench_spawn_new(max(a.repeat, 12), clone=False, against=a.against)
     if a.what in ("clone", "all"):
-        bench_spawn_new(max(a.repeat, 12), clone=True)
+        bench_spawn_new(max(a.repeat, 12), clone=True, against=a.against)
     if a.what in ("burst", "all"):
         bench_burst(a.repeat)
     if a.what in ("fanout", "all"):

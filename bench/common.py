@@ -64,8 +64,11 @@ class BenchServer:
         config: dict[str, Any] | None = None,
         python: str = sys.executable,
         repos: list[dict[str, str]] | None = None,
+        code: Path = ROOT,
     ) -> None:
+        """``code``: the checkout whose server runs (another one to compare side by side)."""
         self.python = python
+        self.code = code
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
         self.token = "bench-token"
@@ -124,7 +127,7 @@ class BenchServer:
                 "--token",
                 self.token,
             ],
-            cwd=ROOT,
+            cwd=self.code,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from backend.broadcast import Broadcaster, Client
+from backend.broadcast import ACTION_BURST, ACTION_RATE, Broadcaster, Client
 from backend.events import Change, ConfigChanged, SessionsChanged, WorkspaceProgress
 
 pytestmark = pytest.mark.asyncio
@@ -147,7 +147,7 @@ async def test_stalled_client_neither_delays_others_nor_grows() -> None:
     healthy = Drain(b.register())
     for v in range(1, 501):
         world.version = v
-        b.on_event(SessionsChanged("x"))
+        b.on_event(SessionsChanged("x", Change.BACKGROUND))  # window 0: each at once
         if v % 50 == 0:
             b.on_event(ConfigChanged())
         await settle()
@@ -483,3 +483,30 @@ async def test_hostile_data_never_breaks_a_push_to_anyone() -> None:
 
 def _no_constants(name: str) -> Any:
     raise AssertionError(f"{name} is not JSON")
+
+
+async def test_a_flood_of_actions_is_held_to_a_rate_without_loss() -> None:
+    # A script (or many agents' hooks) acting every 10 ms: the first ACTION_BURST go out at
+    # once, then at most ACTION_RATE pushes a second, each with the latest state.
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    pushed: list[tuple[float, int]] = []
+    start = clock.now
+    for v in range(1, 201):  # 2 s of actions
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+        pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+        clock.advance(0.01)
+        pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    clock.advance(1.0)
+    pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    assert [v for _, v in pushed[:ACTION_BURST]] == list(range(1, ACTION_BURST + 1))
+    assert len(pushed) <= ACTION_BURST + 2 * ACTION_RATE + 2
+    assert pushed[-1][1] == 200  # the last state is never lost
+    assert pushed[-1][0] <= 2.0 + 1 / ACTION_RATE + 0.011
+    # and once the flood is over, a person's next action goes out at once again
+    world.version = 201
+    b.on_event(SessionsChanged("rename", Change.ACTION))
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [201]
