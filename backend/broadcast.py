@@ -2,8 +2,8 @@
 
 Each client owns one outbound slot per message type holding only the newest message, drained
 by that client's own sender (the WebSocket handler). A slow or stalled client therefore never
-delays the others and never grows memory. The snapshot is serialised once per push; ``wire``
-frames each message (and stamps its ``seq``) as the client's sender takes it.
+delays the others and never grows memory. The snapshot is serialised once per push and framed
+once (``wire`` stamps its ``seq``): every client gets the same text.
 
 Every connection starts with ``sessions`` then ``config`` (a client in its ``GREETING`` state
 gets those two first, each holding the newest state, whatever was offered meanwhile).
@@ -44,6 +44,7 @@ GREETING_SLOTS = ("sessions", "config")
 # A person's actions go out at once; a flood of them (a script, many agents' hooks) is held to a
 # rate the clients can take: ACTION_BURST back to back, then ACTION_RATE a second, each push
 # carrying the latest state. People never come near it; 200 clients at 20 pushes a second did.
+# (With a debounce window of 0 nothing is coalesced, floods included.)
 ACTION_BURST = 8
 ACTION_RATE = 5.0
 
@@ -57,19 +58,19 @@ class ClientState(enum.Enum):
 class Client:
     def __init__(self, next_seq: Callable[[], int]) -> None:
         self._next_seq = next_seq
-        self._pending: dict[str, wire.Message] = {}
+        self._pending: dict[str, wire.Frame] = {}
         self._wake = asyncio.Event()
         self.closed = asyncio.Event()
         self.state = ClientState.GREETING
         self.close_code = 1000
         self.sent = 0
 
-    def offer(self, slot: str, msg: wire.Message) -> None:
+    def offer(self, slot: str, frame: wire.Frame) -> None:
         if self.state is ClientState.GREETING and slot in GREETING_SLOTS:
-            self._pending[slot] = msg  # in place: the greeting keeps its order
+            self._pending[slot] = frame  # in place: the greeting keeps its order
         else:
             self._pending.pop(slot, None)  # re-insert: slots go out in the order last offered
-            self._pending[slot] = msg
+            self._pending[slot] = frame
         self._wake.set()
 
     @property
@@ -77,15 +78,20 @@ class Client:
         return len(self._pending)
 
     def take(self) -> list[str]:
-        """The pending messages as frames (``seq`` stamped now), emptying the slots."""
-        msgs = list(self._pending.items())
+        """The pending messages' text frames, emptying the slots.
+
+        Frames are shared by every client (stamped once per push, in the order offered). The
+        first batch of a connection, its greeting first, is stamped afresh as it is taken: so
+        ``seq`` increases on the socket even though the greeting was updated in place."""
+        frames = list(self._pending.items())
         self._pending.clear()
-        if self.state is ClientState.GREETING:
-            first = [m for m in msgs if m[0] in GREETING_SLOTS]
-            first.sort(key=lambda m: GREETING_SLOTS.index(m[0]))
-            msgs = first + [m for m in msgs if m[0] not in GREETING_SLOTS]
-            self.state = ClientState.LIVE
-        return [wire.frame(msg, self._next_seq()) for _, msg in msgs]
+        if self.state is not ClientState.GREETING:
+            return [f.text for _, f in frames]
+        first = [f for f in frames if f[0] in GREETING_SLOTS]
+        first.sort(key=lambda f: GREETING_SLOTS.index(f[0]))
+        frames = first + [f for f in frames if f[0] not in GREETING_SLOTS]
+        self.state = ClientState.LIVE
+        return [wire.frame(f.message, self._next_seq()).text for _, f in frames]
 
     async def next_batch(self) -> list[str]:
         """Wait for pending messages and take them all; [] once the client is closed."""
@@ -144,8 +150,8 @@ class Broadcaster:
             # connected it must not, or a pending trailing push to them would be skipped.)
             self._last_workspaces = msg
         self.clients.add(client)
-        client.offer("sessions", msg)
-        client.offer("config", self._config_message())
+        client.offer("sessions", wire.Frame(msg))  # stamped as it is taken
+        client.offer("config", wire.Frame(self._config_message()))
         return client
 
     def unregister(self, client: Client) -> None:
@@ -191,6 +197,9 @@ class Broadcaster:
         """A person's action: push now (a token bucket holds floods to ``ACTION_RATE``)."""
         if self._action_timer is not None:
             return  # a push is due soon and will carry this change too
+        if self._debounce() <= 0:  # dashboard_debounce_ms 0: no coalescing asked for, at all
+            self.push_now()
+            return
         tokens = self._refill_action_tokens()
         if tokens >= 1.0:
             self._action_tokens = tokens - 1.0
@@ -258,5 +267,7 @@ class Broadcaster:
         return wire.config(self._config())
 
     def _fan_out(self, slot: str, msg: wire.Message) -> None:
+        """One frame (one ``seq``, one text) for every client."""
+        frame = wire.frame(msg, self.next_seq())
         for c in self.clients:
-            c.offer(slot, msg)
+            c.offer(slot, frame)

@@ -1,8 +1,8 @@
 """The wire encoding of ``/ws/dashboard`` messages: the one place that shapes a frame.
 
 A message is built once per push (its body serialised once, whatever the number of clients) and
-framed per client when that client's sender takes it: :func:`frame` stamps the ``seq`` then, so
-every message of every type carries one, increasing on each socket in the order sent.
+framed once: :func:`frame` stamps its ``seq``, so every message of every type carries one. A
+connection's first messages are framed when they are sent (see ``broadcast.Client.take``).
 
 Encoding never fails on data: strings are escaped to ASCII (a lone surrogate from a client or a
 hand-edited config becomes ``\\ud800``, which is valid JSON text), values JSON cannot hold
@@ -70,7 +70,15 @@ def config(config: dict[str, Any]) -> Message:
     return message("config", {"config": config})
 
 
-def frame(msg: Message, seq: int) -> str:
-    """The text frame: ``{"type":...,"seq":N,...}``."""
+@dataclass(frozen=True)
+class Frame:
+    """A message and, once stamped, its text frame."""
+
+    message: Message
+    text: str = ""
+
+
+def frame(msg: Message, seq: int) -> Frame:
+    """The text frame ``{"type":...,"seq":N,...}``: the one place a frame is shaped."""
     sep = "," if msg.members else ""
-    return f'{{"type":{encode(msg.type)},"seq":{seq}{sep}{msg.members}}}'
+    return Frame(msg, f'{{"type":{encode(msg.type)},"seq":{seq}{sep}{msg.members}}}')

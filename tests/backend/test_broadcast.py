@@ -510,3 +510,27 @@ async def test_a_flood_of_actions_is_held_to_a_rate_without_loss() -> None:
     world.version = 201
     b.on_event(SessionsChanged("rename", Change.ACTION))
     assert [m["workspaces"][0]["version"] for m in t.take()] == [201]
+
+
+async def test_a_push_is_framed_once_for_every_client() -> None:
+    world = World()
+    b, _clock = virtual(world)
+    clients = [b.register() for _ in range(5)]
+    for c in clients:
+        c.take()  # the greetings, stamped per connection
+    world.version = 1
+    b.on_event(SessionsChanged("rename", Change.ACTION))
+    texts = [c.take() for c in clients]
+    assert all(len(t) == 1 and t[0] is texts[0][0] for t in texts)  # one text, shared
+
+
+async def test_with_a_window_of_0_even_a_flood_of_actions_goes_out_at_once() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.0)
+    t = Taker(b)
+    t.take()
+    for v in range(1, 51):
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+        assert [m["workspaces"][0]["version"] for m in t.take()] == [v]
+        clock.advance(0.01)
