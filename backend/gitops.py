@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -226,43 +227,52 @@ def has_ref(r: git.Repo, ref: str) -> bool:
         return False
 
 
-def _refs(r: git.Repo, branch: str) -> tuple[set[str], str | None]:
-    """Which of ``refs/heads/<branch>`` and ``refs/remotes/origin/<branch>`` exist, and the
-    remote's default branch ref: one git run."""
-    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"] if branch else []
+@dataclass(frozen=True)
+class _Refs:
+    present: set[str]  # which of refs/heads/<branch> and refs/remotes/origin/<branch> exist
+    base: str | None  # the remote's default branch (origin/HEAD, else main, else master)
+    base_commit: str  # its commit, "" without one
+
+
+def _refs(r: git.Repo, branch: str) -> _Refs:
+    """What a new worktree of ``branch`` starts from: one git run."""
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
     defaults = [
         "refs/remotes/origin/HEAD",
         "refs/remotes/origin/main",
         "refs/remotes/origin/master",
     ]
     try:
-        out = r.git.for_each_ref("--format=%(refname) %(symref)", *wanted, *defaults)
+        out = r.git.for_each_ref("--format=%(refname) %(objectname) %(symref)", *wanted, *defaults)
     except git.GitCommandError:
-        return set(), None
-    found: dict[str, str] = {}
+        return _Refs(set(), None, "")
+    found: dict[str, tuple[str, str]] = {}
     for line in str(out).splitlines():
-        name, _, target = line.partition(" ")
-        found[name] = target
+        name, commit, target = [*line.split(" "), "", ""][:3]
+        found[name] = (commit, target)
     present = {ref for ref in wanted if ref in found}
-    default = found.get("refs/remotes/origin/HEAD") or None
-    if default is None:
-        default = next((d for d in defaults[1:] if d in found), None)
-    return present, default
+    commit, base = found.get("refs/remotes/origin/HEAD", ("", ""))
+    if not base:  # no symbolic origin/HEAD: main, else master
+        base = next((d for d in defaults[1:] if d in found), "")
+        commit = found[base][0] if base else ""
+    return _Refs(present, base or None, commit)
 
 
 def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
+    if (bare / "HEAD").exists() and _create_while_fetching(bare, repo, branch, path, report):
+        return
     r = fetch_bare(bare, repo, report)
     report("checkout", None, f"Creating worktree for {branch}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    present, base = _refs(r, branch)
-    if f"refs/heads/{branch}" in present:
+    refs = _refs(r, branch)
+    if f"refs/heads/{branch}" in refs.present:
         args = [str(path), branch]
-    elif f"refs/remotes/origin/{branch}" in present:
+    elif f"refs/remotes/origin/{branch}" in refs.present:
         args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
-    elif base is None:
+    elif refs.base is None:
         raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
     else:
-        args = ["--no-track", "-b", branch, str(path), base]
+        args = ["--no-track", "-b", branch, str(path), refs.base]
     try:
         try:
             r.git.worktree("add", *args)
@@ -278,6 +288,75 @@ def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Rep
         if "already checked out" in msg or "already used by worktree" in msg:
             raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
         raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
+
+
+def _create_while_fetching(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> bool:
+    """A new branch off the remote's default branch, the clone already here (the usual spawn):
+    check its files out from the default branch as last fetched WHILE the fetch runs, then move
+    it to the fetched tip if the fetch moved it (the branch is new: nothing is in it yet). The
+    fetch and the checkout were the two slow steps, one after the other. (The worktree itself
+    is registered before the fetch starts: a fetch that meets a half-made worktree fails.)
+
+    True when the worktree is made; False (everything undone) to take the usual way: a branch
+    that exists here or appeared with the fetch, no default branch known, or git refusing."""
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    before = _refs(r, branch)
+    if before.present or before.base is None:
+        r.close()
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        r.git.worktree(
+            "add", "-q", "--no-checkout", "--no-track", "-b", branch, str(path), before.base_commit
+        )
+    except git.GitCommandError:
+        _undo_worktree(r, branch, path, added=False)
+        r.close()
+        return False
+    checkout = subprocess.Popen(
+        ["git", "reset", "-q", "--hard", before.base_commit],
+        cwd=path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **GIT_ENV),
+    )
+    try:
+        fetched = fetch_bare(bare, repo, report)
+    except BaseException:
+        checkout.wait()
+        _undo_worktree(r, branch, path, added=True)
+        r.close()
+        raise
+    checked_out = checkout.wait() == 0
+    report("checkout", None, f"Creating worktree for {branch}")
+    after = _refs(fetched, branch)
+    appeared = f"refs/remotes/origin/{branch}" in after.present  # pushed since the last fetch
+    ok = checked_out and not appeared and after.base == before.base
+    if ok and after.base_commit != before.base_commit:
+        try:  # the remote moved on since the last fetch: start from where it is now
+            fetched.git.execute(
+                ["git", "-C", str(path), "reset", "-q", "--hard", after.base_commit]
+            )
+        except git.GitCommandError:
+            ok = False
+    if not ok:
+        _undo_worktree(fetched, branch, path, added=True)
+    r.close()
+    return ok
+
+
+def _undo_worktree(r: git.Repo, branch: str, path: Path, added: bool) -> None:
+    """Remove a worktree and the branch made for it (the branch did not exist before)."""
+    if added:
+        with contextlib.suppress(git.GitCommandError):
+            r.git.worktree("remove", "--force", "--force", str(path))
+    with contextlib.suppress(git.GitCommandError):
+        r.git.branch("-D", branch)
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("prune")
 
 
 def create_clone(repo: Repo, branch: str, path: Path, report: Report) -> None:

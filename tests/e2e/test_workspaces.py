@@ -184,3 +184,43 @@ def test_new_branch_starts_from_the_remotes_own_default_branch(
     assert git(path, "rev-parse", "HEAD") == git(trunk, "rev-parse", "trunk")
     bare = srv.data_dir / "repos" / "t.git"
     assert git(bare, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/trunk"
+
+
+def test_new_branch_starts_from_what_the_remote_has_now(server: Server, origin: Path) -> None:
+    # The second spawn of the repo: the bare clone exists, but the remote moved since its fetch.
+    server.spawn(repo="proj", branch="first", targets={"sleeper": 1})
+    git(origin, "commit", "-q", "--allow-empty", "-m", "main moved on")
+    git(origin, "branch", "pushed-meanwhile")
+    git(origin, "checkout", "-q", "-b", "pushed-meanwhile-2")
+    git(origin, "commit", "-q", "--allow-empty", "-m", "on a new remote branch")
+    git(origin, "checkout", "-q", "main")
+    fresh = server.spawn(repo="proj", branch="fresh", targets={"sleeper": 1})[0]
+    p = Path(server.workspace(fresh["workspace_id"])["path"])  # type: ignore[index]
+    assert git(p, "rev-parse", "HEAD") == git(origin, "rev-parse", "main")
+    assert git(p, "status", "--porcelain") == ""
+    # a branch that appeared on the remote since the last fetch is tracked, not made anew
+    tracked = server.spawn(repo="proj", branch="pushed-meanwhile-2", targets={"sleeper": 1})[0]
+    p2 = Path(server.workspace(tracked["workspace_id"])["path"])  # type: ignore[index]
+    assert git(p2, "rev-parse", "HEAD") == git(origin, "rev-parse", "pushed-meanwhile-2")
+    assert git(p2, "rev-parse", "--abbrev-ref", "@{upstream}") == "origin/pushed-meanwhile-2"
+
+
+def test_a_failed_fetch_leaves_no_worktree_and_no_branch(server: Server, origin: Path) -> None:
+    # The new branch's files are checked out while the fetch runs: a fetch that fails undoes it.
+    server.spawn(repo="proj", branch="first", targets={"sleeper": 1})
+    away = origin.with_name("origin-away")
+    origin.rename(away)
+    try:
+        with server.client() as c:
+            r = c.post(
+                "/api/spawn", json={"repo": "proj", "branch": "doomed", "targets": {"sleeper": 1}}
+            )
+        assert r.status_code == 400 and "could not fetch" in r.json()["error"]
+    finally:
+        away.rename(origin)
+    bare = server.data_dir / "repos" / "proj.git"
+    assert "doomed" not in git(bare, "branch", "--list", "doomed")
+    assert "doomed" not in git(bare, "worktree", "list")
+    assert not (server.data_dir / "workspaces" / "proj-002").exists()
+    again = server.spawn(repo="proj", branch="doomed", targets={"sleeper": 1})[0]
+    assert again["workspace_id"] == "proj-002"
