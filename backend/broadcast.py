@@ -50,9 +50,10 @@ ACTION_RATE = 5.0
 
 
 class ClientState(enum.Enum):
+    """What the client has been sent (closing is the ``closed`` event's business)."""
+
     GREETING = "greeting"  # sessions and config not taken yet: they go first
     LIVE = "live"
-    CLOSED = "closed"
 
 
 class Client:
@@ -104,7 +105,6 @@ class Client:
 
     def close(self, code: int = 1000) -> None:
         self.close_code = code
-        self.state = ClientState.CLOSED
         self.closed.set()
         self._wake.set()
 

@@ -534,3 +534,13 @@ async def test_with_a_window_of_0_even_a_flood_of_actions_goes_out_at_once() -> 
         b.on_event(SessionsChanged("nudge", Change.ACTION))
         assert [m["workspaces"][0]["version"] for m in t.take()] == [v]
         clock.advance(0.01)
+
+
+async def test_a_client_closed_before_its_first_send_still_gets_a_whole_greeting() -> None:
+    world = World()
+    b, _clock = virtual(world)
+    c = b.register()
+    c.close(1000)
+    batch = await c.next_batch()
+    assert [json.loads(t)["type"] for t in batch] == ["sessions", "config"]
+    assert await c.next_batch() == []
