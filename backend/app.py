@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, jsonify, request, websocket
+from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import auth
 from .errors import AppError
+from .gate import Gate
+from .inbound import BoundedWebsocketConnection
 from .routes import api, dashboard_ws, services, static, terminal_ws
 from .services import Services, Settings
 
@@ -22,17 +23,20 @@ def _error(message: str, status: int) -> tuple[Response, int]:
     return jsonify({"error": message}), status
 
 
-def _is_protected(path: str) -> bool:
-    return path.startswith(("/api/", "/ws/")) and path != "/api/healthz"
-
-
 def create_app(settings: Settings) -> Quart:
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["SERVICES"] = svc = Services(settings)
-    inner = app.asgi_app
+    app.asgi_websocket_class = BoundedWebsocketConnection
+    inner = Gate(
+        app.asgi_app,
+        token=settings.token,
+        allowed_origins=lambda: svc.config.allowed_origins,
+        tickets=svc.tickets,
+        throttle=svc.throttle,
+    )
 
     async def counting_requests(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -60,34 +64,11 @@ def create_app(settings: Settings) -> Quart:
         await services().stop()
 
     @app.before_request
-    async def authenticate() -> None:
-        # Read the (size-capped) body before any early answer, so the connection stays
-        # reusable: a response sent before its request body is consumed forces a close.
+    async def read_body() -> None:
+        # The gate let this request in (auth, cross-site rule). Read the (size-capped) body
+        # before any early answer, so the connection stays reusable: a response sent before
+        # its request body is consumed forces a close.
         await request.get_data()
-        svc = services()
-        auth.check_host(svc.settings.token is None, request.headers.get("Host"))
-        if _is_protected(request.path):
-            auth.check_token(
-                svc.settings.token,
-                request.headers.get("Authorization"),
-                request.cookies.get(auth.COOKIE_NAME),
-            )
-
-    @app.before_websocket
-    async def authenticate_websocket() -> None:
-        svc = services()
-        auth.check_host(svc.settings.token is None, websocket.headers.get("Host"))
-        auth.check_token(
-            svc.settings.token,
-            websocket.headers.get("Authorization"),
-            websocket.cookies.get(auth.COOKIE_NAME),
-        )
-        auth.check_origin(
-            websocket.headers.get("Origin"),
-            websocket.headers.get("Host"),
-            websocket.scheme,
-            svc.config.allowed_origins,
-        )
 
     @app.errorhandler(AppError)
     async def app_error(e: AppError) -> tuple[Response, int]:

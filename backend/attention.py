@@ -88,11 +88,13 @@ def detect(screen: str) -> str | None:
 
 
 class AttentionMonitor:
-    """Marks quiet sessions that show a prompt ``Needs Input`` and exited ones ``Exited``.
+    """Marks quiet sessions that show a prompt ``Needs Input`` and failed ones ``Exited``.
 
-    A session is looked at once per quiet period: when its log has not grown for ``quiet``
-    seconds. Nudges the monitor set are its own to clear (when the prompt is gone); nudges an
-    agent reported through the API are left alone.
+    A session whose command exited with status 0 is done (``run_state`` "done"), not a nudge.
+
+        A session is looked at once per quiet period: when its log has not grown for ``quiet``
+        seconds. Nudges the monitor set are its own to clear (when the prompt is gone); nudges an
+        agent reported through the API are left alone.
     """
 
     def __init__(
@@ -151,7 +153,22 @@ class AttentionMonitor:
             self.sessions.clear_nudge(session_id, kind=Change.BACKGROUND)
 
     def _mark_exited(self, s: Session) -> None:
-        if s.nudge_state and (s.nudge_source == "agent" or s.nudge_state == EXITED):
+        if s.exit_status == 0:
+            # A clean exit is "done" (its own run state), not something that needs the user.
+            # The status may come a moment after the pane died: take back our own "Exited".
+            if s.nudge_source == "detector" and s.nudge_state == EXITED:
+                self.sessions.clear_nudge(s.id, kind=Change.BACKGROUND)
             return
-        summary = "the agent exited" if s.exit_status is None else f"exit status {s.exit_status}"
-        self.sessions.set_nudge(s.id, EXITED, summary, source="detector", kind=Change.BACKGROUND)
+        if s.nudge_state and (s.nudge_source == "agent" or s.nudge_state == EXITED):
+            if s.nudge_source == "detector" and s.nudge_summary != _exit_summary(s):
+                self.sessions.set_nudge(
+                    s.id, EXITED, _exit_summary(s), source="detector", kind=Change.BACKGROUND
+                )
+            return
+        self.sessions.set_nudge(
+            s.id, EXITED, _exit_summary(s), source="detector", kind=Change.BACKGROUND
+        )
+
+
+def _exit_summary(s: Session) -> str:
+    return "the agent exited" if s.exit_status is None else f"exit status {s.exit_status}"

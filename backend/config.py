@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .fileio import write_json_atomic
+from .giturl import url_problem
 
 SCM_WORKTREE = "git-worktree"
 SCM_CLONE = "git"
@@ -49,11 +50,13 @@ class Config:
     terminal_height: int = 40
     git_status_poll_interval_ms: int = 10000
     git_status_timeout_ms: int = 30000
+    git_clone_timeout_ms: int = 300000
     dashboard_debounce_ms: int = 500
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
     websocket_ping_interval_ms: int = 20000
     log_max_bytes: int = 16 * 1024 * 1024
+    snapshot_keep_days: int = 14
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -86,12 +89,17 @@ class Config:
             **_obj(self.raw.get("sessions")),
             "git_status_poll_interval_ms": self.git_status_poll_interval_ms,
             "git_status_timeout_ms": self.git_status_timeout_ms,
+            "git_clone_timeout_ms": self.git_clone_timeout_ms,
             "dashboard_debounce_ms": self.dashboard_debounce_ms,
             "log_max_bytes": self.log_max_bytes,
         }
         out["xterm"] = {
             **_obj(self.raw.get("xterm")),
             "mtime_poll_interval_ms": self.mtime_poll_interval_ms,
+        }
+        out["workspaces"] = {
+            **_obj(self.raw.get("workspaces")),
+            "snapshot_keep_days": self.snapshot_keep_days,
         }
         out["allowed_origins"] = list(self.allowed_origins)
         out["server"] = {
@@ -148,7 +156,11 @@ def parse(raw: Any, data_dir: Path) -> Config:
     if wp is None or wp == "":
         workspace_path = data_dir / "workspaces"
     else:
-        workspace_path = Path(string("workspace_path", wp)).expanduser()
+        try:
+            workspace_path = Path(string("workspace_path", wp)).expanduser()
+        except RuntimeError:  # "~name/..." for a user that does not exist
+            user = str(wp).split("/", 1)[0]
+            raise ConfigError(f"workspace_path: cannot expand {user!r}: no such user") from None
         if not workspace_path.is_absolute():
             workspace_path = data_dir / workspace_path
 
@@ -164,6 +176,9 @@ def parse(raw: Any, data_dir: Path) -> Config:
         if not isinstance(item, dict):
             raise ConfigError(f"repos[{i}] must be an object with name and url")
         url = string(f"repos[{i}].url", item.get("url"))
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"repos[{i}].url {url[:200]!r}: {problem}")
         name_value = item.get("name")
         name = (
             _safe_name(short_repo_name(url))
@@ -198,6 +213,7 @@ def parse(raw: Any, data_dir: Path) -> Config:
     sessions = section("sessions")
     xterm = section("xterm")
     server = section("server")
+    workspaces = section("workspaces")
     origins_raw = raw.get("allowed_origins", [])
     if not isinstance(origins_raw, list) or not all(isinstance(o, str) for o in origins_raw):
         raise ConfigError("allowed_origins must be a list of strings")
@@ -221,6 +237,12 @@ def parse(raw: Any, data_dir: Path) -> Config:
             100,
             3_600_000,
         ),
+        git_clone_timeout_ms=integer(
+            "sessions.git_clone_timeout_ms",
+            sessions.get("git_clone_timeout_ms", 300000),
+            100,
+            86_400_000,
+        ),
         dashboard_debounce_ms=integer(
             "sessions.dashboard_debounce_ms",
             sessions.get("dashboard_debounce_ms", 500),
@@ -239,6 +261,9 @@ def parse(raw: Any, data_dir: Path) -> Config:
             sessions.get("log_max_bytes", 16 * 1024 * 1024),
             64 * 1024,
             1 << 40,
+        ),
+        snapshot_keep_days=integer(
+            "workspaces.snapshot_keep_days", workspaces.get("snapshot_keep_days", 14), 0, 3650
         ),
         websocket_ping_interval_ms=integer(
             "server.websocket_ping_interval_ms",

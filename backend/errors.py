@@ -6,7 +6,9 @@
      ├── Forbidden (403)        foreign Origin, non-loopback Host under --no-auth
      ├── NotFound (404)         unknown session or workspace id
      ├── Conflict (409)         name taken, branch in use, workspace not safe to dispose
-     └── PayloadTooLarge (413)  body over the limit
+     ├── PayloadTooLarge (413)  body over the limit
+     ├── UnsupportedMediaType (415)  a write whose body is not declared JSON
+     └── StorageError (507)     the data dir could not be written
 
 Domain modules raise these; one handler in the web layer turns any of them into
 ``{"error": message}`` with the status. Nothing else reaches a client.
@@ -45,6 +47,10 @@ class Conflict(AppError):
 
 class PayloadTooLarge(AppError):
     status = 413
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
 
 
 class StorageError(AppError):

@@ -1,31 +1,56 @@
-"""Git operations for workspaces, on GitPython, run in worker threads (never on the loop).
+"""Local git operations for workspaces, on GitPython, run in worker threads (never on the loop).
 
-Clone and fetch report progress through a callback; failures become ``WorkspaceError`` with
-git's own first line of explanation. Imported lazily: GitPython costs ~90 ms at start-up.
+What talks to a remote (clone, fetch) runs in ``gitremote`` under a deadline instead; this module
+prepares and finishes around it. Failures become ``WorkspaceError`` with git's own first line of
+explanation. Names git reports are not always UTF-8: ``readable`` makes them safe to store and
+send. Imported lazily: GitPython costs ~90 ms at start-up.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import logging
 import os
 import re
 import shutil
-import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import git
 
 from backend.config import Config, Repo
 from backend.errors import BadRequest, Conflict
+from backend.giturl import local_url
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 Report = Callable[[str, float | None, str], None]
+
+log = logging.getLogger(__name__)
+
+
+def readable(text: str, what: str) -> str:
+    """GitPython keeps bytes that are not UTF-8 as lone surrogates, which JSON and state.json
+    cannot hold: show them as U+FFFD instead (and say so in the log)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        log.warning("%s %r is not valid UTF-8; shown as %r", what, text, shown)
+        return shown
+
+
+def _storable_path(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        log.warning("skipping checkout %r: its path is not valid UTF-8", str(path))
+        return False
 
 
 class WorkspaceError(BadRequest):
@@ -40,34 +65,6 @@ def git_message(e: Exception) -> str:
         fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
         return (fatal or lines or [f"git exited with status {e.status}"])[0]
     return str(e)
-
-
-class _Progress(git.RemoteProgress):
-    def __init__(self, report: Callable[[float | None, str], None]) -> None:
-        super().__init__()
-        self._report = report
-        self._last = 0.0
-
-    def update(
-        self, op_code: int, cur_count: Any, max_count: Any = None, message: str = ""
-    ) -> None:
-        now = time.monotonic()
-        if now - self._last < 0.1 and not (op_code & self.END):
-            return
-        self._last = now
-        stage = {
-            self.COUNTING: "Counting objects",
-            self.COMPRESSING: "Compressing objects",
-            self.RECEIVING: "Receiving objects",
-            self.RESOLVING: "Resolving deltas",
-            self.WRITING: "Writing objects",
-            self.CHECKING_OUT: "Checking out files",
-        }.get(op_code & self.OP_MASK, "Fetching")
-        percent = None
-        if max_count:
-            with contextlib.suppress(TypeError, ValueError, ZeroDivisionError):
-                percent = round(100.0 * float(cur_count) / float(max_count), 1)
-        self._report(percent, f"{stage}{f': {percent:.0f}%' if percent is not None else ''}")
 
 
 _BAD_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
@@ -100,123 +97,62 @@ def valid_branch_name(name: str) -> bool:
                for part in name.split("/"))  # fmt: skip
 
 
-def local_url(url: str) -> str:
-    """Local paths become absolute so clones work from any directory."""
-    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
-        return url
-    path = Path(url).expanduser()
-    return str(path.resolve()) if path.exists() else url
-
-
-REMOTE_HEAD_TIMEOUT = 30.0
-
-
-def fetch(repo_dir: Path, progress: git.RemoteProgress, *, prune: bool = False) -> None:
-    """``git fetch origin`` with its progress reported, as one git run: GitPython's
-    ``Remote.fetch`` adds a ``git version`` run, reads the config and parses FETCH_HEAD for
-    results nobody here uses (~3 ms of every spawn on a new branch)."""
-    cmd = ["git", "fetch", "--progress", "--no-auto-maintenance"]
-    cmd += ["--prune", "origin"] if prune else ["origin"]
-    with subprocess.Popen(
-        cmd,
-        cwd=repo_dir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=dict(os.environ, **GIT_ENV),
-    ) as proc:
-        assert proc.stderr is not None
-        handle = progress.new_message_handler()
-        fd, buf = proc.stderr.fileno(), b""
-        while chunk := os.read(fd, 65536):  # progress lines end in \r, the others in \n
-            buf += chunk
-            *lines, buf = re.split(rb"[\r\n]", buf)
-            for raw in lines:
-                handle(raw.decode("utf-8", "replace"))
-        if buf:
-            handle(buf.decode("utf-8", "replace"))
-    if proc.returncode != 0:
-        # what is not progress: git's own explanation ("fatal: ...") among it
-        other = [ln for ln in progress.error_lines + progress.other_lines if ln.strip()]
-        raise git.GitCommandError(cmd, proc.returncode, "\n".join(other[-20:]))
-
-
-def _ask_remote_head(url: str, cwd: Path) -> subprocess.Popen[bytes] | None:
-    """Start asking ``url`` which branch its HEAD names (``git ls-remote --symref``)."""
-    try:
-        return subprocess.Popen(
-            ["git", "ls-remote", "--symref", "--", url, "HEAD"],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ, **GIT_ENV),
-        )
-    except OSError:
-        return None
-
-
-def _remote_head_answer(proc: subprocess.Popen[bytes] | None) -> str | None:
-    """The branch name the remote's HEAD points at, or None (no answer, detached, timeout)."""
-    if proc is None:
-        return None
-    try:
-        out, _ = proc.communicate(timeout=REMOTE_HEAD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        return None
-    m = re.match(rb"ref: refs/heads/(\S+)\tHEAD", out)
-    return m.group(1).decode("utf-8", "replace") if m and proc.returncode == 0 else None
-
-
-def fetch_bare(bare: Path, repo: Repo, report: Report) -> git.Repo:
-    url = local_url(repo.url)
-    progress = _Progress(lambda p, m: report("fetching", p, m))
-    if not (bare / "HEAD").exists():
-        tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            r = git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True)  # no hooks
-            r.git.update_environment(**GIT_ENV)
-            with r.config_writer() as cfg:  # written in-process: no git runs
-                cfg.set_value('remote "origin"', "url", url)
-                cfg.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
-            # The remote's default branch is asked for while the fetch runs, not after it.
-            head = _ask_remote_head(url, tmp)
-            try:
-                fetch(tmp, progress)
-            finally:
-                default = _remote_head_answer(head)
-            if default and (tmp / "refs" / "remotes" / "origin" / default).is_file():
-                r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{default}")
-            else:  # not answered (or not fetched): ask as git does
-                with contextlib.suppress(git.GitCommandError):
-                    r.git.remote("set-head", "origin", "--auto")
-            r.close()
-            os.replace(tmp, bare)
-        except git.GitCommandError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
+def prepare_bare(bare: Path, url: str) -> Path:
+    """The bare repo to fetch into: ``bare`` itself, or a new one in a temporary directory
+    (made ``bare`` by ``finish_bare`` once the first fetch worked)."""
+    if (bare / "HEAD").exists():
         r = git.Repo(bare)
-        r.git.update_environment(**GIT_ENV)
-        return r
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
+        try:
+            with r.config_reader() as cfg:  # read in-process: no git run
+                current = cfg.get_value('remote "origin"', "url", "")
+            if current != url:
+                r.git.config("remote.origin.url", url)
+        finally:
+            r.close()
+        return bare
+    tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # Left by a first fetch the app was killed in (the caller holds the repo's lock).
+    for stale in bare.parent.glob(f".{glob.escape(bare.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    r = git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True)  # no hooks
     try:
-        with r.config_reader() as cfg:  # read in-process: no git run
-            current = cfg.get_value('remote "origin"', "url", "")
-        if current != url:
-            r.git.config("remote.origin.url", url)
-        fetch(bare, progress, prune=True)
-    except git.GitCommandError as e:
-        raise WorkspaceError(f"could not fetch {repo.url}: {git_message(e)}") from e
-    if not (bare / "refs" / "remotes" / "origin" / "HEAD").exists():
-        # asks the remote once more: only while the default branch is unknown
-        with contextlib.suppress(git.GitCommandError):
-            r.git.remote("set-head", "origin", "--auto")
-    return r
+        with r.config_writer() as cfg:  # written in-process: no git runs
+            cfg.set_value('remote "origin"', "url", url)
+            cfg.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
+    finally:
+        r.close()
+    return tmp
+
+
+def has_default_branch(bare: Path) -> bool:
+    """Whether origin/HEAD (the remote's default branch) is known in ``bare``."""
+    return (bare / "refs" / "remotes" / "origin" / "HEAD").exists()
+
+
+def set_default_branch(bare: Path, name: str) -> bool:
+    """Point origin/HEAD at origin/<name>, as ``remote set-head --auto`` would after asking."""
+    if not valid_branch_name(name) or not (bare / "refs" / "remotes" / "origin" / name).is_file():
+        return False
+    r = git.Repo(bare)
+    try:
+        r.git.update_environment(**GIT_ENV)
+        r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{name}")
+        return True
+    except git.GitCommandError:
+        return False
+    finally:
+        r.close()
+
+
+def finish_bare(fetched: Path, bare: Path) -> None:
+    if fetched != bare:
+        os.replace(fetched, bare)
+
+
+def discard_bare(fetched: Path, bare: Path) -> None:
+    if fetched != bare:
+        shutil.rmtree(fetched, ignore_errors=True)
 
 
 def has_ref(r: git.Repo, ref: str) -> bool:
@@ -258,10 +194,10 @@ def _refs(r: git.Repo, branch: str) -> _Refs:
     return _Refs(present, base or None, commit)
 
 
-def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
-    if (bare / "HEAD").exists() and _create_while_fetching(bare, repo, branch, path, report):
-        return
-    r = fetch_bare(bare, repo, report)
+def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
+    """A worktree of the (freshly fetched) bare repo for ``branch``: local work only."""
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
     report("checkout", None, f"Creating worktree for {branch}")
     path.parent.mkdir(parents=True, exist_ok=True)
     refs = _refs(r, branch)
@@ -270,6 +206,7 @@ def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Rep
     elif f"refs/remotes/origin/{branch}" in refs.present:
         args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
     elif refs.base is None:
+        r.close()
         raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
     else:
         args = ["--no-track", "-b", branch, str(path), refs.base]
@@ -288,91 +225,15 @@ def create_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Rep
         if "already checked out" in msg or "already used by worktree" in msg:
             raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
         raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
-
-
-def _create_while_fetching(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> bool:
-    """A new branch off the remote's default branch, the clone already here (the usual spawn):
-    check its files out from the default branch as last fetched WHILE the fetch runs, then move
-    it to the fetched tip if the fetch moved it (the branch is new: nothing is in it yet). The
-    fetch and the checkout were the two slow steps, one after the other. (The worktree itself
-    is registered before the fetch starts: a fetch that meets a half-made worktree fails.)
-
-    True when the worktree is made; False (everything undone) to take the usual way: a branch
-    that exists here or appeared with the fetch, no default branch known, or git refusing."""
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
-    before = _refs(r, branch)
-    if before.present or before.base is None:
+    finally:
         r.close()
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        r.git.worktree(
-            "add", "-q", "--no-checkout", "--no-track", "-b", branch, str(path), before.base_commit
-        )
-    except git.GitCommandError:
-        _undo_worktree(r, branch, path, added=False)
-        r.close()
-        return False
-    checkout = subprocess.Popen(
-        ["git", "reset", "-q", "--hard", before.base_commit],
-        cwd=path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, **GIT_ENV),
-    )
-    try:
-        fetched = fetch_bare(bare, repo, report)
-    except BaseException:
-        checkout.wait()
-        _undo_worktree(r, branch, path, added=True)
-        r.close()
-        raise
-    checked_out = checkout.wait() == 0
-    report("checkout", None, f"Creating worktree for {branch}")
-    after = _refs(fetched, branch)
-    appeared = f"refs/remotes/origin/{branch}" in after.present  # pushed since the last fetch
-    ok = checked_out and not appeared and after.base == before.base
-    if ok and after.base_commit != before.base_commit:
-        try:  # the remote moved on since the last fetch: start from where it is now
-            fetched.git.execute(
-                ["git", "-C", str(path), "reset", "-q", "--hard", after.base_commit]
-            )
-        except git.GitCommandError:
-            ok = False
-    if not ok:
-        _undo_worktree(fetched, branch, path, added=True)
-    r.close()
-    return ok
 
 
-def _undo_worktree(r: git.Repo, branch: str, path: Path, added: bool) -> None:
-    """Remove a worktree and the branch made for it (the branch did not exist before)."""
-    if added:
-        with contextlib.suppress(git.GitCommandError):
-            r.git.worktree("remove", "--force", "--force", str(path))
-    with contextlib.suppress(git.GitCommandError):
-        r.git.branch("-D", branch)
-    shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(git.GitCommandError):
-        r.git.worktree("prune")
-
-
-def create_clone(repo: Repo, branch: str, path: Path, report: Report) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(lambda p, m: report("fetching", p, m))
-    try:
-        r = git.Repo.clone_from(
-            local_url(repo.url),
-            path,
-            progress=cast(Any, progress),
-            env=dict(os.environ, **GIT_ENV),
-        )
-    except git.GitCommandError as e:
-        shutil.rmtree(path, ignore_errors=True)
-        raise WorkspaceError(f"could not clone {repo.url}: {git_message(e)}") from e
+def checkout_clone(branch: str, path: Path, report: Report) -> None:
+    """Put a fresh clone on ``branch``: local work only."""
     report("checkout", None, f"Checking out {branch}")
+    r = git.Repo(path)
+    r.git.update_environment(**GIT_ENV)
     try:
         current = r.active_branch.name if not r.head.is_detached else None
     except TypeError:
@@ -424,14 +285,14 @@ def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo,
                 if "bare" in info or "worktree" not in info:
                     continue
                 p = Path(info["worktree"])
-                if p.is_dir() and str(p) not in seen:
+                if p.is_dir() and str(p) not in seen and _storable_path(p):
                     seen.add(str(p))
-                    b = info.get("branch", "")
-                    found.append((repo, p, b.removeprefix("refs/heads/") or None))
+                    b = readable(info.get("branch", "").removeprefix("refs/heads/"), "branch")
+                    found.append((repo, p, b or None))
     root = cfg.workspace_path
     if root.is_dir():
         for child in sorted(root.iterdir()):
-            if str(child) in seen or not (child / ".git").is_dir():
+            if str(child) in seen or not (child / ".git").is_dir() or not _storable_path(child):
                 continue
             m = re.fullmatch(r"(.+)-\d{3,}", child.name)
             owner = cfg.repo(m.group(1)) if m else None
@@ -456,7 +317,7 @@ def current_branch(path: Path) -> str | None:
         return None
     try:
         ref = r.git.symbolic_ref("--short", "-q", "HEAD")
-        return str(ref).strip() or None
+        return readable(str(ref).strip(), "branch") or None
     except git.GitCommandError:
         return None
     finally:

@@ -99,8 +99,16 @@ def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
         "nudge_source": s.nudge_source,
         "attach_cmd": f"{attach_prefix} attach -t '={s.tmux_name}'",
         "exit_status": s.exit_status,
+        "run_state": run_state(s),
         "workspace_id": s.workspace_id,
     }
+
+
+def run_state(s: Session) -> str:
+    """``running``; ``done`` (its command exited with status 0); ``exited`` (any other end)."""
+    if s.running:
+        return "running"
+    return "done" if s.exit_status == 0 else "exited"
 
 
 def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str) -> dict[str, Any]:
@@ -110,6 +118,7 @@ def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str)
         "repo": w.repo,
         "branch": w.branch,
         "short_repo": short_repo_name(w.repo),
+        "repo_name": w.repo_name,
         "path": w.path,
         "session_count": len(ordered),
         "sessions": [session_payload(s, attach_prefix) for s in ordered],

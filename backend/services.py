@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import auth
 from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict
 from .events import Change, ConfigChanged, EventBus
+from .fileio import make_private_dir
+from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
+from .giturl import url_problem
 from .models import Workspace, workspace_payload
 from .registry import Registry
 from .sessions import (
@@ -34,8 +38,9 @@ from .store import StateStore
 from .tasks import TaskGroup
 from .terminal import TerminalHub
 from .tmux import Tmux
+from .trash import Snapshot, Trash
 from .watcher import ChangeWatcher
-from .workspaces import WorkspaceManager
+from .workspaces import Restored, ScanResult, WorkspaceManager
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ FULL_PASS_EVERY = 30
 GIT_COALESCE_SECONDS = 0.15
 HELD_OUTPUT_RECHECK_SECONDS = 1.0
 MAX_SESSIONS_PER_SPAWN = 50
+TRASH_PRUNE_SECONDS = 3600.0
 WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
 
 
@@ -77,6 +83,7 @@ class Paths:
     run: Path = field(init=False)
     tmux_socket: Path = field(init=False)
     tmux_conf: Path = field(init=False)
+    trash: Path = field(init=False)
 
     def __post_init__(self) -> None:
         d = self.data_dir
@@ -87,6 +94,7 @@ class Paths:
         self.run = d / "run"
         self.tmux_socket = d / "tmux.sock"
         self.tmux_conf = d / "tmux.conf"
+        self.trash = d / "trash"
 
 
 class Services:
@@ -96,12 +104,21 @@ class Services:
         self.paths = Paths(settings.data_dir)
         self.public_url = settings.public_url
         self.events = EventBus()
+        self.tickets = auth.Tickets()
+        self.throttle = auth.FailureThrottle()
         self.config: Config = config_mod.load(self.paths.config, settings.data_dir)
         self.registry = Registry(StateStore(self.paths.state), self.events)
         self.tasks = TaskGroup()
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
+        self.trash = Trash(self.paths.trash, keep_days=lambda: self.config.snapshot_keep_days)
+        self.git_remote = GitRemote()
         self.workspaces = WorkspaceManager(
-            self.registry, self.events, repos_dir=self.paths.repos, config=lambda: self.config
+            self.registry,
+            self.events,
+            repos_dir=self.paths.repos,
+            config=lambda: self.config,
+            trash=self.trash,
+            remote=self.git_remote,
         )
         self.sessions = SessionManager(
             self.registry,
@@ -147,7 +164,9 @@ class Services:
 
     async def start(self) -> None:
         for d in (self.paths.logs, self.paths.repos, self.paths.run):
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
+        if self.config.workspace_path == self.paths.data_dir / "workspaces":
+            make_private_dir(self.config.workspace_path)
         event_file = self.paths.run / EVENT_FILE
         if self.tmux.write_conf(event_file):
             await self.tmux.reload_conf()  # a server left running by an older app
@@ -164,6 +183,7 @@ class Services:
             self._sync_watches()
         self.tasks.spawn(self._git_loop(), name="git-status-loop")
         self.tasks.spawn(self._session_loop(), name="session-loop")
+        self.tasks.spawn(self._trash_loop(), name="trash-prune-loop")
         self.tasks.spawn(self._warm_up(), name="warm-up")
 
     async def _warm_up(self) -> None:
@@ -174,7 +194,9 @@ class Services:
 
     async def begin_shutdown(self, request_grace: float = 1.0) -> None:
         """Close every WebSocket with 1000 and let the HTTP requests being answered finish
-        (for up to ``request_grace`` s) before the server stops accepting."""
+        (for up to ``request_grace`` s) before the server stops accepting. A clone or fetch
+        still running is killed first: a spawn waiting on a silent remote answers at once."""
+        self.git_remote.close()
         self.terminals.close_all()
         await self.broadcaster.close_all(1000)
         loop = asyncio.get_running_loop()
@@ -183,6 +205,7 @@ class Services:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.git_remote.close()
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
         await self.tasks.close()
@@ -249,6 +272,41 @@ class Services:
         self.events.emit(ConfigChanged())
         return new
 
+    # -- workspaces: scan, dispose, restore -------------------------------------------------
+
+    async def scan_workspaces(self) -> ScanResult:
+        """Reconcile with the disk; sessions of workspaces that vanished are ended for good
+        (their tmux sessions and processes), not only dropped from the list."""
+        result = await self.workspaces.scan()
+        for s in result.dropped_sessions:
+            await self.sessions.end(s)
+        return result
+
+    async def dispose_workspace(self, workspace_id: str, *, force: bool = False) -> Snapshot | None:
+        return await self.workspaces.dispose(workspace_id, force=force)
+
+    def disposed(self) -> list[dict[str, Any]]:
+        days = self.config.snapshot_keep_days
+        return [s.payload(days) for s in self.trash.newest_first()]
+
+    async def restore(self, snapshot_id: str) -> Restored:
+        restored = await self.workspaces.restore(snapshot_id)
+        self.poke_git(restored.workspace.id)
+        return restored
+
+    async def _trash_loop(self) -> None:
+        """Snapshots past ``workspaces.snapshot_keep_days`` are forgotten at start, then hourly."""
+        while True:
+            try:
+                n = await self.workspaces.prune_trash()
+                if n:
+                    log.info(
+                        "forgot %d expired snapshot%s of disposed workspaces", n, "s"[: n != 1]
+                    )
+            except Exception:
+                log.exception("pruning expired snapshots failed")
+            await asyncio.sleep(TRASH_PRUNE_SECONDS)
+
     # -- spawn ----------------------------------------------------------------------------
 
     async def spawn(self, req: SpawnRequest) -> list[dict[str, Any]]:
@@ -286,6 +344,8 @@ class Services:
                     '"repo" (a configured repo name or url) is required without "workspace_id"'
                 )
             repo = cfg.repo(req.repo)
+            if repo is None and (problem := url_problem(req.repo)):
+                raise BadRequest(f"repo {req.repo[:200]!r}: {problem}")
             if repo is None:
                 known = ", ".join(r.name for r in cfg.repos) or "none configured"
                 raise BadRequest(f"unknown repo {req.repo!r} (configured: {known})")
@@ -331,6 +391,40 @@ class Services:
                     }
                 )
         return results
+
+    async def restart(self, session_id: str) -> dict[str, Any]:
+        """Start an ended session again: same target, workspace and nickname, a new id.
+
+        The old session (its tmux session, processes and log) is disposed first, so its
+        nickname is free for the new one. A running session is refused (409)."""
+        old = self.sessions.get(session_id)
+        if old.running:
+            raise Conflict(f"session {session_id!r} is still running; dispose it to start over")
+        target = self.config.target(old.target)
+        if target is None:
+            raise Conflict(f"run target {old.target!r} is no longer configured")
+        missing = target_missing(target)
+        if missing:
+            raise Conflict(missing)
+        ws = self.workspaces.get(old.workspace_id)
+        await self.sessions.dispose(session_id)
+        s = await self.sessions.spawn(
+            ws,
+            target,
+            prompt="",
+            nickname=old.nickname,
+            width=self.config.terminal_width,
+            height=self.config.terminal_height,
+        )
+        self._output_dirty.add(s.id)
+        self._session_poke.set()
+        return {
+            "session_id": s.id,
+            "workspace_id": ws.id,
+            "target": s.target,
+            "nickname": s.nickname,
+            "replaces": session_id,
+        }
 
     # -- watching and loops ----------------------------------------------------------------
     #

@@ -17,9 +17,12 @@ from pathlib import Path
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound
 from .events import Change
+from .fileio import make_private_dir
 from .models import Session, Workspace, valid_id
 from .registry import Registry
-from .tmux import Tmux, TmuxError
+from .tmux import Pane, Tmux, TmuxError
+
+from . import procs, sessionprocs  # isort: skip
 
 log = logging.getLogger(__name__)
 
@@ -208,11 +211,11 @@ class SessionManager:
         lines += [
             "s=$?",
             "printf '\\r\\n\\033[0;2mexited (status %s)\\033[0m\\r\\n' \"$s\"",
-            f'echo "$s" > {exit_file}.tmp && mv -f -- {exit_file}.tmp {exit_file}',
+            f'(umask 077; echo "$s" > {exit_file}.tmp) && mv -f -- {exit_file}.tmp {exit_file}',
             f": > {shlex.quote(str(self.run_dir / EVENT_FILE))}",
             'exit "$s"',
         ]
-        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self.run_dir)
         path = self.run_dir / f"{session_id}.sh"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -239,9 +242,9 @@ class SessionManager:
             running=True,
         )
         script = self._launcher(session_id, workspace, target, prompt)
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.logs_dir)
         log_file = self.log_path(session_id)
-        log_file.touch()
+        log_file.touch(mode=0o600)
         try:
             await self.tmux.new_session(
                 session.tmux_name,
@@ -270,16 +273,38 @@ class SessionManager:
     async def dispose(self, session_id: str) -> None:
         session = self.get(session_id)
         panes = await self.tmux.panes()
-        pane = panes.get(session.tmux_name)
         with self.registry.change("dispose"):
             self.registry.state.sessions.pop(session_id, None)
+        await self.end(session, panes)
+
+    async def end(self, session: Session, panes: dict[str, Pane] | None = None) -> int:
+        """End a session that is no longer in the state: its tmux session, every process it
+        started (wherever they went, see ``sessionprocs``), its exit record and its logs.
+        Returns how many processes outside tmux's reach had to be signalled."""
+        if panes is None:
+            try:
+                panes = await self.tmux.panes()
+            except (TmuxError, TimeoutError):
+                panes = {}
+        pane = panes.get(session.tmux_name)
+        roots = [pane.pid] if pane is not None and pane.pid and not pane.dead else []
+        # The pane's descendants are listed before tmux kills it (then they lose their parent).
+        tree = await procs.in_worker(lambda: sessionprocs.find(session.id, roots))
         await self.tmux.kill_session(session.tmux_name)
-        if pane is not None and pane.pid and not pane.dead:
+        for pid in roots:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pane.pid, signal.SIGTERM)
-        self._output_updated.pop(session_id, None)
-        with contextlib.suppress(OSError):
-            self.exit_path(session_id).unlink()
+                os.killpg(pid, signal.SIGTERM)
+        ended = await procs.in_worker(lambda: sessionprocs.end(session.id, tree))
+        self._output_updated.pop(session.id, None)
+        log_file = self.log_path(session.id)
+        for path in (
+            self.exit_path(session.id),
+            log_file,
+            log_file.with_name(log_file.name + ".1"),
+        ):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return ended
 
     def rename(self, session_id: str, nickname: str) -> None:
         session = self.get(session_id)
@@ -405,7 +430,12 @@ class SessionManager:
         orphans = [name for name in panes if name.startswith("schmux-") and name not in known]
         for name in orphans:
             log.warning("killing orphaned tmux session %s (not in state.json)", name)
+            pane = panes[name]
+            roots = [pane.pid] if pane.pid and not pane.dead else []
+            sid = name.removeprefix("schmux-")
+            tree = await procs.in_worker(lambda: sessionprocs.find(sid, roots))  # noqa: B023
             await self.tmux.kill_session(name)
+            await procs.in_worker(lambda: sessionprocs.end(sid, tree))  # noqa: B023
         with contextlib.suppress(OSError):
             for name in os.listdir(self.run_dir):  # exit records of sessions that are gone
                 sid = name.removesuffix(".tmp").removesuffix(".exit")

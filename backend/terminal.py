@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from backend.errors import BadRequest
+from backend.errors import BadRequest, Conflict
 from backend.models import Session
 from backend.tmux import Tmux, TmuxError
 
@@ -221,11 +221,16 @@ class TerminalHub:
         s = self._session(session_id)
         if not data:
             return
-        for part in _split_nul(data):
-            if part == "\x00":
-                await self.tmux.run("send-keys", "-t", f"={s.tmux_name}:", "C-Space")
-            else:
-                await self.tmux.send_literal(s.tmux_name, part)
+        # A lone surrogate cannot reach tmux's command line: it becomes U+FFFD.
+        data = data.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        try:
+            for part in _split_nul(data):
+                if part == "\x00":
+                    await self.tmux.run("send-keys", "-t", f"={s.tmux_name}:", "C-Space")
+                else:
+                    await self.tmux.send_literal(s.tmux_name, part)
+        except TmuxError as e:
+            raise Conflict(f"the terminal did not take the input: {e}") from None
         self.poke(session_id)
 
     async def resize(self, session_id: str, cols: int, rows: int) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import procs
+from backend.fileio import write_atomic
 from backend.tasks import TaskGroup
 from backend.tmuxcontrol import (
     SEPARATOR,
@@ -47,7 +48,7 @@ set -g default-terminal "screen-256color"
 # no byte is lost between the two. (``head -c`` reads no byte past its count; ``stdbuf -o0``
 # makes it write each read at once.) No ``#`` in here: tmux would expand it as a format.
 LOG_WRITER = (
-    "log=$1 max=$2; "
+    "umask 077; log=$1 max=$2; "
     'command -v stdbuf >/dev/null 2>&1 || exec cat >> "$log"; '
     "while :; do "
     'size=$(wc -c < "$log" 2>/dev/null) || size=0; '
@@ -57,6 +58,7 @@ LOG_WRITER = (
     "done"
 )
 
+SEND_CHUNK = 2000
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+,=@-]+$")
 
 
@@ -139,10 +141,9 @@ class Tmux:
         if event_file is not None and _SAFE_PATH.match(str(event_file)):
             touch = f"run-shell -b 'touch {event_file}'"
             text += f'set-hook -g pane-died "{touch}"\nset-hook -g session-closed "{touch}"\n'
-        self.conf.parent.mkdir(parents=True, exist_ok=True)
         if self.conf.exists() and self.conf.read_text() == text:
             return False
-        self.conf.write_text(text)
+        write_atomic(self.conf, text.encode())
         return True
 
     async def reload_conf(self) -> None:
@@ -356,7 +357,12 @@ class Tmux:
             await self.run("kill-session", "-t", f"={name}")
 
     async def send_literal(self, name: str, data: str) -> None:
-        await self.run("send-keys", "-t", f"={name}:", "-l", "--", data)
+        # tmux refuses a command over ~16 KiB ("command too long"): send long input in parts
+        # of at most SEND_CHUNK characters (4 bytes each at worst in UTF-8).
+        for start in range(0, len(data), SEND_CHUNK):
+            await self.run(
+                "send-keys", "-t", f"={name}:", "-l", "--", data[start : start + SEND_CHUNK]
+            )
 
     async def capture(self, name: str, *, lines: int = 2000, escapes: bool = True) -> str:
         """The pane's last ``lines`` of history plus its visible screen (one line per row)."""

@@ -91,7 +91,7 @@ def bench_spawn(n: int, others: int) -> None:
                         lambda ws, sid=sid: any(x["id"] == sid for x in ws[0]["sessions"]), since
                     )
                     lat.append(t1 - t0)
-                    await c.post(f"/api/dispose/{sid}")
+                    await c.post(f"/api/dispose/{sid}", json={})
             await w.close()
             return lat
 
@@ -136,8 +136,8 @@ def bench_spawn_new(n: int, *, clone: bool, against: Path | None = None) -> None
                 lambda ws, sid=sid: any(x["id"] == sid for wk in ws for x in wk["sessions"]),
                 since,
             )
-            await c.post(f"/api/dispose/{sid}")
-            (await c.post(f"/api/dispose-workspace/{wid}")).raise_for_status()
+            await c.post(f"/api/dispose/{sid}", json={})
+            (await c.post(f"/api/dispose-workspace/{wid}", json={})).raise_for_status()
             return t1 - t0, answered
 
         async def run() -> list[tuple[list[float], list[float]]]:

@@ -71,7 +71,7 @@ class BenchServer:
         self.code = code
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
-        self.token = "bench-token"
+        self.token = "bench-token-0123456789"
         self.n_ws = workspaces
         self.n_sess = sessions_per_workspace
         self.config = config or {}
@@ -152,7 +152,7 @@ class BenchServer:
     def adopt_and_spawn(self) -> None:
         with httpx.Client(base_url=self.base, headers=self.headers, timeout=120) as c:
             if self.n_ws:
-                c.post("/api/workspaces/scan").raise_for_status()
+                c.post("/api/workspaces/scan", json={}).raise_for_status()
             for w in c.get("/api/sessions").json():
                 for _ in range(self.n_sess):
                     r = c.post(

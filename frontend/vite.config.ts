@@ -13,6 +13,13 @@ export default defineConfig({
     assetsDir: "assets",
     target: "es2022",
     sourcemap: false,
+    rollupOptions: {
+      // Two pages: the dashboard and the status window's page (sharing sign-in and connection).
+      input: {
+        index: fileURLToPath(new URL("index.html", import.meta.url)),
+        status: fileURLToPath(new URL("status.html", import.meta.url)),
+      },
+    },
   },
   server: {
     // `npm run dev` against a backend on SCHMUX_BACKEND (e.g. http://127.0.0.1:8765).

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .cli import UsageError, build, preflight
+from .cli import UsageError, build, login_url, preflight
 from .server import BindError, bind_socket, run, url_for
 
 if TYPE_CHECKING:
@@ -76,10 +76,10 @@ class BackgroundServer:
         self._app = app
         self.services = cast("Services", services)
 
-    @property
-    def login_url(self) -> str:
-        """The private URL that trades the token for the session cookie (never shown)."""
-        return f"{self.base_url}/?token={self.token}" if self.token else f"{self.base_url}/"
+    def login_url(self, page: str = "/") -> str:
+        """The private address that signs a window's page in (never shown: the page keeps the
+        token in its origin's storage and takes it out of the address at once)."""
+        return login_url(self.base_url, self.token, page)
 
     def start(self, timeout: float = START_TIMEOUT, *, wait: bool = True) -> None:
         """Start serving; with ``wait``, return once the port accepts connections.

@@ -8,15 +8,19 @@ import ipaddress
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import ssl
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import quote
 
 from platformdirs import user_data_dir
 
 from backend import __version__
+from backend.auth import MIN_TOKEN_LENGTH
 
 if TYPE_CHECKING:
     from .instance import AlreadyRunning, InstanceLock
@@ -49,6 +53,11 @@ def _port(text: str) -> int:
     return value
 
 
+def default_data_dir() -> Path:
+    """The platform's user data dir, e.g. ``~/.local/share/schmux-desktop`` on Linux."""
+    return Path(user_data_dir("schmux-desktop", appauthor=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="schmux-desktop",
@@ -60,10 +69,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=0, help="port (default 0: a free port)")
     p.add_argument(
-        "--data-dir", type=Path, default=None, help="where every file the app writes lives"
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="D",
+        help=f"where every file the app writes lives (default: {default_data_dir()})",
     )
     p.add_argument(
-        "--token", default=None, help="auth token (default: $SCHMUX_DESKTOP_TOKEN or a fresh one)"
+        "--token",
+        default=None,
+        help="auth token, at least 16 characters (shows in ps: prefer --token-file or "
+        "$SCHMUX_DESKTOP_TOKEN; default: a fresh one per start)",
+    )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read the auth token from FILE (mode 0600 or 0400: readable by you alone)",
     )
     p.add_argument("--no-auth", action="store_true", help="no token (only on a loopback address)")
     p.add_argument(
@@ -89,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="desktop: also open the small always-on-top status window",
     )
     p.add_argument(
+        "--print-url",
+        action="store_true",
+        help="print the signed-in dashboard address (with the token) of the desktop app running "
+        "on the data dir and exit; if none runs, start it and print this launch's address",
+    )
+    p.add_argument(
         "--self-test", "--selftest", action="store_true", help=argparse.SUPPRESS
     )  # packaging check: serve headless in a temp dir, exercise it, exit 0 or 1
     p.add_argument("--version", action="version", version=f"schmux-desktop {__version__}")
@@ -105,12 +134,23 @@ def is_loopback(host: str) -> bool:
 
 
 def prepare_data_dir(path: Path) -> Path:
+    """Create or check the data dir and make it private (0700, the app's files 0600)."""
+    from backend.fileio import tighten_data_dir
+
     path = path.expanduser().resolve()
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        owner = path.stat().st_uid
+        if owner != os.geteuid():
+            raise UsageError(
+                f"data dir {path} belongs to another user (uid {owner}); use a directory of "
+                "your own"
+            )
+        for warning in tighten_data_dir(path):
+            print(f"schmux-desktop: warning: {warning}", file=sys.stderr, flush=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise UsageError(f"data dir {path} is not usable: {e.strerror or e}") from e
     if len(str(path / "tmux.sock")) > 100:
@@ -118,6 +158,26 @@ def prepare_data_dir(path: Path) -> Path:
             f"data dir {path} is too long a path for tmux's socket (keep it under 90 characters)"
         )
     return path
+
+
+def read_token_file(path: Path) -> str:
+    """The token in ``path``, which no one else may read (or write)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise UsageError(f"--token-file {path}: {e.strerror or e}") from e
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & 0o077:
+            raise UsageError(
+                f"--token-file {path} is readable or writable by other users (mode "
+                f"{mode & 0o777:o}): run chmod 600 {path}"
+            )
+        raw = f.read(4096)
+    try:
+        return raw.decode().strip()
+    except UnicodeDecodeError:
+        raise UsageError(f"--token-file {path} is not text") from None
 
 
 def resolve_token(args: argparse.Namespace) -> str | None:
@@ -128,13 +188,32 @@ def resolve_token(args: argparse.Namespace) -> str | None:
                 "can reach it could run commands as you; keep the token, or use an SSH tunnel"
             )
         return None
-    token = args.token if args.token is not None else os.environ.get("SCHMUX_DESKTOP_TOKEN")
-    if token is not None:
-        token = token.strip()
-        if not token or any(c.isspace() or ord(c) < 33 for c in token) or len(token) > 512:
-            raise UsageError("--token must be a non-empty string without spaces")
-        return token
-    return secrets.token_urlsafe(24)
+    token_file: Path | None = getattr(args, "token_file", None)
+    if args.token is not None and token_file is not None:
+        raise UsageError("give --token or --token-file, not both")
+    token: str
+    if args.token is not None:
+        token, source = str(args.token).strip(), "--token"
+    elif token_file is not None:
+        token, source = read_token_file(token_file), "--token-file"
+    elif os.environ.get("SCHMUX_DESKTOP_TOKEN") is not None:
+        token, source = os.environ["SCHMUX_DESKTOP_TOKEN"].strip(), "$SCHMUX_DESKTOP_TOKEN"
+    else:
+        return secrets.token_urlsafe(24)
+    if not token or any(c.isspace() or ord(c) < 33 for c in token) or len(token) > 512:
+        raise UsageError(f"the token from {source} must be a non-empty string without spaces")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise UsageError(
+            f"the token from {source} is too short ({len(token)} characters; at least "
+            f"{MIN_TOKEN_LENGTH}): make a strong one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        )
+    return token
+
+
+def login_url(base: str, token: str | None, page: str = "/") -> str:
+    """The address that signs a browser in; the token percent-encoded (``+``, ``/``, ``=``...)."""
+    return f"{base}{page}?token={quote(token, safe='')}" if token else f"{base}{page}"
 
 
 def resolve_tls(args: argparse.Namespace) -> Tls | None:
@@ -205,6 +284,22 @@ def raise_running_window(running: AlreadyRunning) -> int:
     return 0
 
 
+def print_running_url(running: AlreadyRunning) -> int:
+    """``--print-url`` while an app holds the data dir: print its signed-in address, exit 0."""
+    from .instance import ask_url, describe
+
+    if running.mode == "serve":
+        raise UsageError(
+            f"{running}: its address with the token was printed when it started "
+            "(use --token-file for one that stays the same)"
+        )
+    url = ask_url(running.data_dir)
+    if url is None:
+        raise UsageError(f"{describe(running.data_dir, running.info)} but does not answer")
+    print(url, flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -223,12 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         token = resolve_token(args)
         tls = resolve_tls(args)
         check_tools()
-        data_dir = prepare_data_dir(
-            args.data_dir or Path(user_data_dir("schmux-desktop", appauthor=False))
-        )
+        data_dir = prepare_data_dir(args.data_dir or default_data_dir())
         try:
             lock = lock_data_dir(data_dir)
         except AlreadyRunning as running:
+            if args.print_url and not args.serve:
+                return print_running_url(running)
             if args.serve:
                 # Two servers on one tmux socket and state.json would fight.
                 raise UsageError(
@@ -300,6 +395,15 @@ def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object
     return app, app.config["SERVICES"]
 
 
+def data_dir_note(data_dir: Path) -> str:
+    """The line after the ready line: where the data lives, and that sessions outlive the app."""
+    sock = shlex.quote(str(data_dir / "tmux.sock"))
+    return (
+        f"data dir {data_dir}; sessions keep running after schmux-desktop exits "
+        f"(dispose them in the dashboard, or end them all: tmux -S {sock} kill-server)"
+    )
+
+
 def serve_forever(
     args: argparse.Namespace,
     data_dir: Path,
@@ -336,12 +440,13 @@ def serve_forever(
     else:
         local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         services.public_url = url_for(local_host, port)  # type: ignore[attr-defined]
-    ready_url = f"{base}/?token={token}" if token else f"{base}/"
+    ready_url = login_url(base, token)
 
     def on_ready() -> None:
         if lock is not None:
             lock.publish("serve", base + "/")
         print(f"schmux-desktop serving at {ready_url}", flush=True)
+        print(data_dir_note(data_dir), flush=True)
 
     try:
         asyncio.run(run(app, sock, on_ready=on_ready, tls=tls, plain_sock=plain))  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ The holder writes its pid, mode and (token-free) address into the file for the n
 
 - a second desktop launch asks the running desktop app, over ``D/app.sock`` (a Unix socket only
   the user can open), to bring its window to the front, and exits 0;
+- ``--print-url`` asks it, over the same socket, for its signed-in dashboard address (the user
+  who can open the socket can read the data dir and the app's memory anyway);
 - anything else refuses with a one-line error naming the running instance.
 """
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 LOCK_FILE = "instance.lock"
 CONTROL_SOCKET = "app.sock"
 RAISE = b"raise\n"
+URL = b"url\n"
 OK = b"ok\n"
 ANSWER_TIMEOUT = 5.0  # a starting app publishes its details and control socket within this
 
@@ -132,12 +135,40 @@ def ask_to_raise(data_dir: Path, timeout: float = ANSWER_TIMEOUT) -> dict[str, A
         time.sleep(0.05)
 
 
-class ControlServer:
-    """``D/app.sock``: a later desktop launch asks this one to raise its window."""
+def ask_url(data_dir: Path, timeout: float = ANSWER_TIMEOUT) -> str | None:
+    """The signed-in dashboard address of the desktop app holding ``data_dir``, or None."""
+    deadline = time.monotonic() + timeout
+    path = data_dir / CONTROL_SOCKET
+    while True:
+        with contextlib.suppress(OSError):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                s.connect(str(path))
+                s.sendall(URL)
+                answer = b""
+                while not answer.endswith(b"\n"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+                text = answer.decode("utf-8", "replace").strip()
+                if text.startswith(("http://", "https://")):
+                    return text
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
-    def __init__(self, data_dir: Path, on_raise: Callable[[], None]) -> None:
+
+class ControlServer:
+    """``D/app.sock``: a later desktop launch asks this one to raise its window, or for its
+    signed-in address (``--print-url``)."""
+
+    def __init__(
+        self, data_dir: Path, on_raise: Callable[[], None], url: Callable[[], str] | None = None
+    ) -> None:
         self.path = data_dir / CONTROL_SOCKET
         self._on_raise = on_raise
+        self._url = url
         self._stopping = threading.Event()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # We hold the instance lock, so a socket file left here is stale.
@@ -176,9 +207,12 @@ class ControlServer:
             with conn:
                 try:
                     conn.settimeout(2.0)
-                    if conn.recv(16) == RAISE:
+                    request = conn.recv(16)
+                    if request == RAISE:
                         log.info("a second launch asked for the window")
                         self._on_raise()
                         conn.sendall(OK)
+                    elif request == URL and self._url is not None:
+                        conn.sendall(self._url().encode() + b"\n")
                 except Exception:  # a bad peer must not end the listener
                     log.exception("control socket request failed")

@@ -149,8 +149,8 @@ class SelfTest:
     ) -> tuple[int, bytes]:
         headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
         data = None
-        if body is not None:
-            data = json.dumps(body).encode()
+        if body is not None or method != "GET":  # every write is JSON, even without a body
+            data = json.dumps({} if body is None else body).encode()
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
         try:

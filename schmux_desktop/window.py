@@ -26,6 +26,8 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from backend.fileio import write_atomic
+
 from .cli import UsageError
 
 if TYPE_CHECKING:
@@ -73,7 +75,10 @@ def run_desktop(
     if lock is not None:
         lock.publish("desktop")
     try:
-        app.run(show_status=bool(getattr(args, "status_window", False)))
+        app.run(
+            show_status=bool(getattr(args, "status_window", False)),
+            print_url=bool(getattr(args, "print_url", False)),
+        )
     finally:
         if control is not None:
             control.stop()
@@ -88,7 +93,7 @@ def _control_server(data_dir: Path, app: DesktopApp) -> ControlServer | None:
     from .instance import ControlServer
 
     try:
-        return ControlServer(data_dir, app.open_dashboard).start()
+        return ControlServer(data_dir, app.open_dashboard, app.server.login_url).start()
     except OSError as e:  # a second launch then says this one does not answer
         log.warning("cannot listen for a second launch: %s", e)
         return None
@@ -165,6 +170,7 @@ def load_toolkit() -> ModuleType:
     check_display()
     os.environ["QT_API"] = "pyside6"
     os.environ.setdefault("PYWEBVIEW_GUI", "qt")
+    quiet_toolkit_logs()
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium refuses to run as root inside its sandbox.
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
@@ -184,6 +190,23 @@ def load_toolkit() -> ModuleType:
     except ImportError:
         raise UsageError(f"the desktop window needs pywebview; {INSTALL_HINT}") from None
     return webview
+
+
+# Qt's warnings and Chromium's log lines (no Vulkan library, no GPU vendor, no DRI3, no system
+# D-Bus, GPU command buffers) are about the machine, not the app, and look like errors to a
+# user. Qt's critical messages and Chromium's fatal ones still show; SCHMUX_DESKTOP_DEBUG=1 (or
+# the user's own QT_LOGGING_RULES / --log-level) shows everything.
+QT_QUIET_RULES = "*.debug=false;*.info=false;*.warning=false"
+CHROMIUM_QUIET_FLAG = "--log-level=3"
+
+
+def quiet_toolkit_logs() -> None:
+    if os.environ.get("SCHMUX_DESKTOP_DEBUG"):
+        return
+    os.environ.setdefault("QT_LOGGING_RULES", QT_QUIET_RULES)
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if not any(f.startswith("--log-level") for f in flags.split()):
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} {CHROMIUM_QUIET_FLAG}".strip()
 
 
 def _check_qt_platform_plugin(pyside_dir: Path) -> None:
@@ -232,6 +255,9 @@ class MainApi:
     def show_status_window(self) -> None:
         self._app.status.open()
 
+    def open_in_browser(self) -> None:
+        self._app.open_in_browser()
+
     def notify(self, title: str, body: str, session_id: str = "") -> None:
         self._app.notify(str(title)[:200], str(body)[:1000])
 
@@ -239,18 +265,21 @@ class MainApi:
 class DesktopApp:
     def __init__(self, webview: ModuleType, server: BackgroundServer, data_dir: Path) -> None:
         from .resources import static_dir
-        from .status_window import StatusApi, StatusWindow, desktop_notify
+        from .status_window import STATUS_PAGE, StatusApi, StatusWindow, desktop_notify
 
         self.webview = webview
         self.server = server
         self.geometry = Geometry(data_dir / GEOMETRY_FILE)
+        self.geometry.load()
         static = static_dir()
         self.status: StatusWindow = StatusWindow(
             webview,
-            base_url=server.base_url,
-            login_url=server.login_url,
+            login_url=server.login_url(STATUS_PAGE),
             page_available=static is not None and (static / "status.html").is_file(),
-            api=StatusApi(self.open_session, self.open_dashboard),
+            api=StatusApi(self.open_session, self.open_dashboard, self.open_in_browser),
+            main_rect=self.geometry.rect,
+            saved=lambda: self.geometry.status,
+            on_moved=self.geometry.status_moved,
         )
         self.notify = desktop_notify
         self.main: Window | None = None
@@ -258,14 +287,16 @@ class DesktopApp:
         self._closed = threading.Event()
         self._quit_lock = threading.Lock()
         self._quitting = False
+        self._print_url = False
 
-    def run(self, *, show_status: bool = False) -> None:
+    def run(self, *, show_status: bool = False, print_url: bool = False) -> None:
         from webview.menu import Menu, MenuAction
 
+        self._print_url = print_url
         width, height, x, y = self.geometry.load()
         self.main = self.webview.create_window(
             TITLE,
-            url=self.server.login_url,
+            url=self.server.login_url(),
             width=width,
             height=height,
             x=x,
@@ -281,6 +312,7 @@ class DesktopApp:
                     [
                         MenuAction("Status window", self.status.open),
                         MenuAction("Dashboard home", lambda: self.open_session(None)),
+                        MenuAction("Open in browser", self.open_in_browser),
                         MenuAction("Reload", self._reload),
                         MenuAction("Quit", self.quit),
                     ],
@@ -321,6 +353,8 @@ class DesktopApp:
             self.error = e
             self.quit()
             return
+        if self._print_url:
+            print(f"schmux-desktop running at {self.server.login_url()}", flush=True)
         if show_status:
             self.status.open()
 
@@ -330,6 +364,21 @@ class DesktopApp:
         if self.main is not None:
             self.main.show()
             self.main.restore()  # raises and activates
+
+    def open_in_browser(self) -> None:
+        """The dashboard in the user's browser, signed in (the address carries the token)."""
+        import webbrowser
+
+        url = self.server.login_url()
+        try:
+            opened = webbrowser.open(url, new=2)
+        except Exception as e:  # a broken $BROWSER must not end the app
+            log.warning("cannot open a browser: %s", e)
+            opened = False
+        if not opened:
+            self.notify(
+                "schmux-desktop", "No browser could be opened; run: schmux-desktop --print-url"
+            )
 
     def open_session(self, session_id: str | None) -> None:
         self.open_dashboard()
@@ -409,13 +458,15 @@ class _SignalWakeup:
 
 
 class Geometry:
-    """The main window's size and position, remembered in ``D/window.json``."""
+    """The main window's size and position, and where the status window was put, remembered in
+    ``D/window.json``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.width, self.height = DEFAULT_SIZE
         self.x: int | None = None
         self.y: int | None = None
+        self.status: tuple[int, int] | None = None
         self._changed = False
 
     def load(self) -> tuple[int, int, int | None, int | None]:
@@ -429,7 +480,23 @@ class Geometry:
             x, y = raw.get("x"), raw.get("y")
             if isinstance(x, int) and isinstance(y, int) and 0 <= x < 10000 and 0 <= y < 10000:
                 self.x, self.y = x, y
+            status = raw.get("status")
+            if isinstance(status, dict):
+                sx, sy = status.get("x"), status.get("y")
+                if (
+                    isinstance(sx, int)
+                    and isinstance(sy, int)
+                    and 0 <= sx < 10000
+                    and 0 <= sy < 10000
+                ):
+                    self.status = sx, sy
         return self.width, self.height, self.x, self.y
+
+    def rect(self) -> tuple[int | None, int | None, int, int]:
+        return self.x, self.y, self.width, self.height
+
+    def status_moved(self, x: int, y: int) -> None:
+        self.status, self._changed = (int(x), int(y)), True
 
     def resized(self, width: int, height: int) -> None:
         self.width, self.height, self._changed = int(width), int(height), True
@@ -440,11 +507,16 @@ class Geometry:
     def save(self) -> None:
         if not self._changed:
             return
-        data = {"width": self.width, "height": self.height, "x": self.x, "y": self.y}
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        data: dict[str, Any] = {
+            "width": self.width,
+            "height": self.height,
+            "x": self.x,
+            "y": self.y,
+        }
+        if self.status is not None:
+            data["status"] = {"x": self.status[0], "y": self.status[1]}
         try:
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data).encode())
         except OSError as e:
             log.warning("cannot remember the window geometry: %s", e)
 

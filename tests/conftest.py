@@ -71,7 +71,7 @@ def make_server(
     def factory(
         config: dict[str, Any] | None = None,
         *,
-        token: str | None = "test-token",
+        token: str | None = "test-token-0123456789",
         data_dir: Path | None = None,
         start: bool = True,
         extra_args: list[str] | None = None,

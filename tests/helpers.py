@@ -73,7 +73,8 @@ class Server:
         args = [sys.executable, "-m", "schmux_desktop", "--serve", "--data-dir", str(self.data_dir)]
         args += ["--port", str(self.port)]
         if self.token is None:
-            args.append("--no-auth")
+            if "--token-file" not in self.extra_args:  # else the token comes from the file
+                args.append("--no-auth")
         else:
             args += ["--token", self.token]
         args += self.extra_args
@@ -111,8 +112,13 @@ class Server:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
+    @property
+    def write_headers(self) -> dict[str, str]:
+        """What a script sends: the token, and JSON declared even for a write with no body."""
+        return {**self.headers, "Content-Type": "application/json"}
+
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, headers=self.headers, timeout=30.0)
+        return httpx.Client(base_url=self.base, headers=self.write_headers, timeout=30.0)
 
     @property
     def ws_base(self) -> str:

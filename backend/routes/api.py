@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from backend import __version__
+from backend import __version__, untrusted
 from backend.errors import BadRequest
 from backend.routes import services
 from backend.services import SpawnRequest
@@ -23,13 +22,7 @@ async def json_object(*, required: bool = True) -> dict[str, Any]:
         if required:
             raise BadRequest("the request body must be a JSON object")
         return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadRequest(f"the request body is not valid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+    return untrusted.parse_object(raw)
 
 
 def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -52,6 +45,13 @@ async def healthz() -> Response:
 async def stats() -> Response:
     """Internals for monitoring and leak tests (not part of the pinned API)."""
     return jsonify(services().stats())
+
+
+@bp.post("/ws-ticket")
+async def ws_ticket() -> Response:
+    """A one-time pass for a browser's WebSocket upgrade (browsers cannot send the header)."""
+    tickets = services().tickets
+    return jsonify({"ticket": tickets.issue(), "expires_in": tickets.ttl})
 
 
 @bp.get("/sessions")
@@ -80,6 +80,12 @@ async def spawn() -> Response:
     return jsonify(await services().spawn(req))
 
 
+@bp.post("/sessions/<session_id>/restart")
+async def restart(session_id: str) -> Response:
+    """An ended session again: same target, workspace and nickname (a new session id)."""
+    return jsonify(await services().restart(session_id))
+
+
 @bp.post("/dispose/<session_id>")
 async def dispose(session_id: str) -> Response:
     await services().sessions.dispose(session_id)
@@ -88,8 +94,26 @@ async def dispose(session_id: str) -> Response:
 
 @bp.post("/dispose-workspace/<workspace_id>")
 async def dispose_workspace(workspace_id: str) -> Response:
-    await services().workspaces.dispose(workspace_id)
-    return jsonify(OK)
+    svc = services()
+    svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object(required=False)
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise BadRequest('"force" must be true or false')
+    snap = await svc.dispose_workspace(workspace_id, force=force)
+    return jsonify({**OK, "snapshot_id": snap.id if snap else None})
+
+
+@bp.get("/disposed")
+async def disposed() -> Response:
+    return jsonify(services().disposed())
+
+
+@bp.post("/disposed/<snapshot_id>/restore")
+async def restore(snapshot_id: str) -> Response:
+    restored = await services().restore(snapshot_id)
+    ws = restored.workspace
+    return jsonify({"workspace_id": ws.id, "branch": ws.branch, "message": restored.note})
 
 
 @bp.route("/sessions-nickname/<session_id>", methods=["PUT", "PATCH"])
@@ -117,7 +141,7 @@ async def set_config() -> Response:
 
 @bp.post("/workspaces/scan")
 async def scan() -> Response:
-    result = await services().workspaces.scan()
+    result = await services().scan_workspaces()
     return jsonify({"added": result.added, "removed": result.removed, "updated": result.updated})
 
 

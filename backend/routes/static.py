@@ -1,16 +1,21 @@
-"""The dashboard page and its assets; ``/?token=`` trades the token for a cookie."""
+"""The dashboard page and its assets.
+
+``/?token=T`` serves the page, whose script keeps the token in this origin's storage and takes it
+out of the address bar (no cookie: cookies reach every port of the host). A wrong token gets the
+app's own signed-out page instead of the dashboard.
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
-from quart import Blueprint, Response, redirect, request, send_from_directory
+from quart import Blueprint, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import PathConverter
-from werkzeug.wrappers import Response as WerkzeugResponse
 
-from backend.auth import COOKIE_NAME, token_matches
-from backend.errors import NotFound, Unauthorized
+from backend.auth import token_matches
+from backend.errors import NotFound
 from backend.routes import services
 
 bp = Blueprint("static_files", __name__)
@@ -31,35 +36,64 @@ or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>
 """
 
 
+SIGNED_OUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Signed out · schmux-desktop</title>
+<style>
+body{{font:15px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}}
+main{{max-width:34rem;margin:12vh auto;padding:1.5rem 1.75rem;background:#fff;border-radius:10px;
+box-shadow:0 1px 3px rgba(0,0,0,.12)}}
+h1{{font-size:1.25rem;margin:0 0 .5rem}} code{{background:#eef0f4;padding:0 .25rem;border-radius:3px}}
+@media (prefers-color-scheme: dark){{body{{background:#15181e;color:#e4e7ee}}
+main{{background:#1f232b}} code{{background:#2b303a}}}}
+</style></head>
+<body><main data-testid="signed-out-page"><h1>Signed out</h1>
+<p>{reason}</p>
+<p>Open the address schmux-desktop printed when it started: it looks like
+<code>http://127.0.0.1:PORT/?token=…</code>. The token is new on every start unless you chose
+one (<code>--token-file</code> or <code>$SCHMUX_DESKTOP_TOKEN</code>).</p></main></body></html>
+"""
+
+
 def _static_dir() -> Path | None:
     d = services().settings.static_dir
     return d if d is not None and (d / "index.html").is_file() else None
 
 
+def signed_out_page(reason: str, status: int = 401) -> Response:
+    page = SIGNED_OUT_PAGE.format(reason=html.escape(reason))
+    response = Response(page, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/")
-async def index() -> Response | WerkzeugResponse:
-    svc = services()
+async def index() -> Response:
+    expected = services().settings.token
     token = request.args.get("token")
-    if token is not None and svc.settings.token is not None:
-        if not token_matches(svc.settings.token, token):
-            raise Unauthorized(
-                "the token in the address is wrong; use the URL schmux-desktop printed"
-            )
-        redirect_response = redirect("/", code=302)
-        redirect_response.set_cookie(
-            COOKIE_NAME,
-            token,
-            httponly=True,
-            samesite="Strict",
-            secure=request.scheme == "https",
-            path="/",
+    if token is not None and expected is not None and not token_matches(expected, token):
+        return signed_out_page(
+            "The token in this address is wrong: it is not the one this server was started "
+            "with (it may have been restarted since)."
         )
-        return redirect_response
+    return await _page("index.html")
+
+
+@bp.get("/status.html")
+async def status_page() -> Response:
+    return await _page("status.html")
+
+
+async def _page(name: str) -> Response:
     d = _static_dir()
     if d is None:
         return Response(PLACEHOLDER, content_type="text/html; charset=utf-8")
-    response = await send_from_directory(d, "index.html")
-    response.headers["Cache-Control"] = "no-cache"
+    try:
+        response = await send_from_directory(d, name)
+    except HTTPNotFound:
+        raise NotFound(f"no such page: /{name}") from None
+    # Never kept: the address may carry the token, and a new build must be picked up.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from quart import Blueprint, websocket
 
-from backend.errors import AppError
+from backend import untrusted
+from backend.errors import AppError, BadRequest
 from backend.routes import services
 from backend.tasks import TaskGroup
 
@@ -39,9 +40,9 @@ async def terminal(session_id: str) -> None:
         while True:
             raw = await websocket.receive()
             try:
-                message: Any = json.loads(raw)
-            except (TypeError, ValueError):
-                await _error("frames must be JSON objects")
+                message: Any = untrusted.parse(raw)
+            except BadRequest as e:
+                await _error(f"frames must be JSON objects: {e.message}")
                 continue
             if not isinstance(message, dict):
                 await _error("frames must be JSON objects")

@@ -1,7 +1,9 @@
-// REST actions. Same origin; the HttpOnly cookie carries auth, so no token is handled here.
-// Every call resolves (never rejects) to ok/data or the server's error text, shown to the user as is.
+// REST actions. Same origin, the token in the Authorization header (auth.ts; no cookie carries it).
+// Every call resolves (never rejects) to ok/data or the server's error text, shown to the user as is;
+// a 401 also tells `onSignedOut`.
 
-import type { Config } from "./types";
+import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
+import type { Config, DisposedSnapshot } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -21,6 +23,21 @@ export type SpawnItem =
   | { session_id: string; workspace_id: string; target: string; nickname: string }
   | { target: string; error: string };
 
+export interface RestartResult {
+  session_id: string;
+  workspace_id: string;
+  target: string;
+  nickname: string;
+  replaces: string;
+}
+
+export interface RestoreResult {
+  workspace_id: string;
+  branch?: string;
+  /** Set when the workspace could not get its old branch back, saying what happened instead. */
+  message?: string;
+}
+
 export interface ScanResult {
   added: string[];
   removed: string[];
@@ -28,12 +45,20 @@ export interface ScanResult {
 }
 
 export class Api {
-  constructor(private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init)) {}
+  /** Told of every 401 (a wrong token, or the server restarted with a new one). */
+  onSignedOut: (() => void) | null = null;
+
+  constructor(
+    private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+    private readonly headers: () => Record<string, string> = () => authHeaders(),
+  ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
+    const init: RequestInit = { method, credentials: "omit", headers: { Accept: "application/json", ...this.headers() } };
+    // Every write is JSON, even without a body: the server refuses anything else (a form or a
+    // text/plain body is what another site's page could send).
+    if (body !== undefined || method !== "GET") {
+      init.body = JSON.stringify(body ?? {});
       init.headers = { ...init.headers, "Content-Type": "application/json" };
     }
     let res: Response;
@@ -52,12 +77,14 @@ export class Api {
       }
     }
     if (res.ok) return { ok: true, status: res.status, data: payload as T };
+    if (res.status === 401) {
+      this.onSignedOut?.();
+      return { ok: false, status: 401, error: SIGNED_OUT_MESSAGE };
+    }
     const err =
       typeof payload === "object" && payload !== null && typeof (payload as { error?: unknown }).error === "string"
         ? (payload as { error: string }).error
-        : res.status === 401
-          ? "Not signed in: open the dashboard link that schmux-desktop printed (it ends in ?token=…)."
-          : `${res.status} ${res.statusText || "error"}`.trim();
+        : `${res.status} ${res.statusText || "error"}`.trim();
     return { ok: false, status: res.status, error: err };
   }
 
@@ -73,17 +100,32 @@ export class Api {
   spawn(body: SpawnRequest) {
     return this.request<SpawnItem[]>("POST", "/api/spawn", body);
   }
-  disposeSession(id: string) {
-    return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`);
+  /** An ended session again: same target, workspace and nickname, a new id. */
+  restartSession(id: string) {
+    return this.request<RestartResult>("POST", `/api/sessions/${encodeURIComponent(id)}/restart`, {});
   }
-  disposeWorkspace(id: string) {
-    return this.request<unknown>("POST", `/api/dispose-workspace/${encodeURIComponent(id)}`);
+  disposeSession(id: string) {
+    return this.request<unknown>("POST", `/api/dispose/${encodeURIComponent(id)}`, {});
+  }
+  /** Without `force` the server refuses (409) to remove work that exists nowhere else. */
+  disposeWorkspace(id: string, force = false) {
+    return this.request<{ status: string; snapshot_id?: string | null }>(
+      "POST",
+      `/api/dispose-workspace/${encodeURIComponent(id)}`,
+      force ? { force: true } : {},
+    );
+  }
+  disposed() {
+    return this.request<DisposedSnapshot[]>("GET", "/api/disposed");
+  }
+  restore(snapshotId: string) {
+    return this.request<RestoreResult>("POST", `/api/disposed/${encodeURIComponent(snapshotId)}/restore`, {});
   }
   rename(id: string, nickname: string) {
     return this.request<unknown>("PUT", `/api/sessions-nickname/${encodeURIComponent(id)}`, { nickname });
   }
   scan() {
-    return this.request<ScanResult>("POST", "/api/workspaces/scan");
+    return this.request<ScanResult>("POST", "/api/workspaces/scan", {});
   }
 }
 

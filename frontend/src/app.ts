@@ -2,9 +2,11 @@
 // actions go over REST. Nothing here polls the server.
 
 import { Api, type SpawnItem } from "./api";
+import { SIGNED_OUT_MESSAGE, socketAddress } from "./auth";
 import { AddRepoForm } from "./components/addRepoForm";
 import { ConfirmDialog } from "./components/confirmDialog";
 import { ConnectionIndicator } from "./components/connectionIndicator";
+import { DisposedList } from "./components/disposedList";
 import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
 import { SessionView } from "./components/sessionView";
@@ -13,7 +15,8 @@ import { Toasts } from "./components/toasts";
 import { Toolbar } from "./components/toolbar";
 import { WorkspaceList } from "./components/workspaceList";
 import type { WorkspaceActions } from "./components/workspaceRow";
-import { type ConnectionStatus, DashboardConnection, dashboardSocketUrl } from "./connection";
+import { type ConnectionStatus, DashboardConnection } from "./connection";
+import { disposeWorkspaceLines, forceNote, keepDays } from "./disposal";
 import { h, setClass, setHidden, setText } from "./dom";
 import { needsInputSnapshot, newlyNeedingInput, Notifier } from "./notify";
 import { loadPrefs, type Prefs, savePrefs } from "./prefs";
@@ -37,7 +40,6 @@ export class App {
   private prefs: Prefs;
   private readonly api = new Api();
   private readonly conn: DashboardConnection;
-  private authProbed = false;
 
   private readonly indicator: ConnectionIndicator;
   private readonly list: WorkspaceList;
@@ -52,6 +54,9 @@ export class App {
   private needsInput: Map<string, boolean> | null = null;
   private readonly firstRunForm: AddRepoForm;
   private readonly addRepoForm: AddRepoForm;
+  private readonly disposed: DisposedList;
+  /** Workspace ids of the last snapshot: one leaving means a dispose (maybe by another client). */
+  private workspaceIds: Set<string> | null = null;
 
   private readonly staleBanner: HTMLDivElement;
   private readonly staleTime: HTMLSpanElement;
@@ -70,13 +75,14 @@ export class App {
   constructor(root: HTMLElement) {
     this.prefs = loadPrefs(storage());
     this.conn = new DashboardConnection({
-      url: dashboardSocketUrl(location),
+      url: () => socketAddress("/ws/dashboard", location),
       onMessage: (d) => this.onMessage(d),
       onStatus: (s) => this.onStatus(s),
-      onFailedAttempt: () => void this.probeAuth(),
     });
+    this.api.onSignedOut = () => this.conn.signOut(SIGNED_OUT_MESSAGE);
     this.indicator = new ConnectionIndicator(() => this.conn.retryNow());
     this.sessionView = new SessionView({
+      restart: (s) => void this.restartSession(s),
       copy: (text) => copyText(text),
       toast: (message, kind) => this.toasts.show(message, kind),
     });
@@ -94,6 +100,7 @@ export class App {
     const actions: WorkspaceActions = {
       rename: (id, nickname) => this.api.rename(id, nickname),
       disposeSession: (s, w) => this.confirmDisposeSession(s, w),
+      restartSession: (s) => void this.restartSession(s),
       disposeWorkspace: (w) => this.confirmDisposeWorkspace(w),
       spawnInto: (w) => this.spawn.selectWorkspace(w.id),
       copy: (text) => copyText(text),
@@ -102,6 +109,17 @@ export class App {
     this.spawn = new SpawnForm(this.api, { onSpawned: (items) => this.onSpawned(items) });
     this.firstRunForm = new AddRepoForm(this.api, "first-run", (n) => this.toasts.show(`Added repository “${n}”.`, "success"));
     this.addRepoForm = new AddRepoForm(this.api, "add-repo", (n) => this.toasts.show(`Added repository “${n}”.`, "success"));
+    this.disposed = new DisposedList(this.api, {
+      restored: (snap, res) =>
+        this.toasts.show(
+          `Restored ${snap.workspace_id}` +
+            (res.workspace_id === snap.workspace_id ? "" : ` as ${res.workspace_id}`) +
+            (res.message ? `: ${res.message}.` : ` on ${res.branch ?? snap.branch} with its files.`),
+          "success",
+          res.message ? 12_000 : 5_000,
+        ),
+      failed: (message) => this.toasts.show(message, "error"),
+    });
     const toolbar = new Toolbar(
       this.prefs,
       (p) => {
@@ -179,7 +197,13 @@ export class App {
       "div",
       { class: "layout" },
       this.main,
-      h("aside", { class: "side", attrs: { "aria-label": "actions" } }, h("section", { class: "panel" }, this.spawn.el, this.progress.el), this.addRepoDetails),
+      h(
+        "aside",
+        { class: "side", attrs: { "aria-label": "actions" } },
+        h("section", { class: "panel" }, this.spawn.el, this.progress.el),
+        this.addRepoDetails,
+        this.disposed.el,
+      ),
     );
     root.replaceChildren(
       h("a", { class: "skip-link", attrs: { href: "#main" }, text: "Skip to workspaces", on: { click: (e) => this.skipToMain(e) } }),
@@ -205,6 +229,7 @@ export class App {
     this.render();
     this.conn.start();
     void this.loadVersion();
+    void this.disposed.refresh();
     const networkChanged = () => {
       this.conn.networkChanged();
       this.sessionView.networkChanged();
@@ -229,24 +254,15 @@ export class App {
     setText(this.version, res.ok && res.data?.version ? `schmux-desktop ${res.data.version}` : "schmux-desktop (version unknown)");
   }
 
-  private async probeAuth(): Promise<void> {
-    // The browser hides why a WebSocket upgrade failed. If the very first connection fails, ask once
-    // whether we are signed in, so a missing token cookie gets a useful message instead of a spinner.
-    if (this.authProbed || this.state.workspaces !== null) return;
-    this.authProbed = true;
-    const res = await this.api.getConfig();
-    if (!res.ok && res.status === 401) {
-      setText(
-        this.authBanner,
-        "Not signed in: open the dashboard link that schmux-desktop printed when it started (the one ending in ?token=…).",
-      );
-      this.authBanner.hidden = false;
-    }
-  }
-
   private onStatus(status: ConnectionStatus): void {
-    if (status.state === "connected") this.authBanner.hidden = true;
-    else this.fresh = false;
+    // Signed out is a state of its own: one message, no retry loop, the terminal view stops too.
+    const signedOut = status.state === "signed-out";
+    if (signedOut) {
+      setText(this.authBanner, status.reason);
+      this.sessionView.signOut(status.reason);
+    }
+    this.authBanner.hidden = !signedOut;
+    if (status.state !== "connected") this.fresh = false;
     this.indicator.update(status, Date.now());
     this.renderStale();
   }
@@ -257,13 +273,26 @@ export class App {
     if (next === this.state) return;
     if (msg?.type === "sessions") this.fresh = true;
     this.state = next;
-    if (msg?.type === "sessions" && next.workspaces) this.notifyNeedsInput(next.workspaces);
+    if (msg?.type === "sessions" && next.workspaces) {
+      this.notifyNeedsInput(next.workspaces);
+      this.noticeDisposals(next.workspaces);
+    }
     this.render();
+  }
+
+  private noticeDisposals(workspaces: Workspace[]): void {
+    const ids = new Set(workspaces.map((w) => w.id));
+    const before = this.workspaceIds;
+    this.workspaceIds = ids;
+    // A workspace gone (disposed, maybe by another client): a new snapshot to list. Only then, so
+    // the page asks nothing of the server while workspaces merely come and change.
+    if (before && [...before].some((id) => !ids.has(id))) void this.disposed.refresh();
   }
 
   private tick(): void {
     const now = Date.now();
     this.indicator.tick(now);
+    this.disposed.tick(now);
     this.sessionView.tick(now);
     this.list.tick(now);
     const pruned = pruneProgress(this.state, now);
@@ -304,7 +333,8 @@ export class App {
       setText(
         this.totalsEl,
         `${t.workspaces} workspace${t.workspaces === 1 ? "" : "s"} · ${t.sessions} session${t.sessions === 1 ? "" : "s"} · ` +
-          `${t.running} running · ${t.attention} need${t.attention === 1 ? "s" : ""} attention · ${t.dirty} dirty`,
+          `${t.running} running · ${t.done} done · ${t.attention} need${t.attention === 1 ? "s" : ""} attention · ` +
+          `${t.dirty} uncommitted`,
       );
       setClass(this.totalsEl, "has-attention", t.attention > 0);
       const title = t.attention > 0 ? `schmux-desktop — ${t.attention} need${t.attention === 1 ? "s" : ""} attention` : "schmux-desktop";
@@ -368,6 +398,18 @@ export class App {
     else this.toasts.show(`${failed} of ${items.length} sessions failed to spawn.`, "error");
   }
 
+  private async restartSession(s: Session): Promise<void> {
+    const label = sessionLabel(s);
+    const res = await this.api.restartSession(s.id);
+    if (!res.ok || !res.data?.session_id) {
+      this.toasts.show(res.ok ? `Could not restart “${label}”.` : `Could not restart “${label}”: ${res.error}`, "error");
+      return;
+    }
+    const route = parseRoute(location.hash);
+    if (route.name === "session" && route.sessionId === s.id) location.hash = sessionHref(res.data.session_id);
+    this.toasts.show(`Restarted “${label}” (${s.target}) in ${res.data.workspace_id}.`, "success");
+  }
+
   private confirmDisposeSession(s: Session, w: Workspace): void {
     const label = sessionLabel(s);
     this.dialog.open({
@@ -375,7 +417,7 @@ export class App {
       lines: [
         `This ends the tmux session of ${label} (${s.target}) in workspace ${w.id}` +
           (s.running ? ", killing the agent that is still running there." : "."),
-        "Its terminal output and scrollback will no longer be available. The workspace and its files stay.",
+        "Every process it started is ended, and its terminal output and scrollback are deleted. The workspace and its files stay.",
       ],
       confirmLabel: "Dispose session",
       run: () => this.api.disposeSession(s.id),
@@ -384,20 +426,27 @@ export class App {
   }
 
   private confirmDisposeWorkspace(w: Workspace): void {
-    const lines = [`This deletes the checkout of ${w.short_repo} @ ${w.branch} at ${w.path} from disk.`];
-    const lost: string[] = [];
-    if (w.git_dirty)
-      lost.push(`uncommitted changes (${w.git_files_changed} file${w.git_files_changed === 1 ? "" : "s"}, +${w.git_lines_added} −${w.git_lines_removed})`);
-    if (w.git_ahead > 0) lost.push(`${w.git_ahead} unpushed commit${w.git_ahead === 1 ? "" : "s"}`);
-    if (w.sessions.length > 0) lost.push(`${w.sessions.length} session${w.sessions.length === 1 ? "" : "s"} still in it`);
-    if (lost.length) lines.push(`It has ${lost.join(", ")}. The server refuses while any of these remain; dispose sessions and push or commit first.`);
-    else lines.push("It has no sessions, no uncommitted changes and no unpushed commits.");
+    const keep = keepDays(this.state.config);
+    const done = () => {
+      this.toasts.show(`Disposed workspace ${w.id}. A snapshot is kept for ${keep} day${keep === 1 ? "" : "s"} under “Recently disposed”.`, "success");
+      void this.disposed.refresh();
+    };
     this.dialog.open({
       title: `Dispose workspace ${w.id}?`,
-      lines,
+      lines: disposeWorkspaceLines(w, keep),
       confirmLabel: "Dispose workspace",
       run: () => this.api.disposeWorkspace(w.id),
-      onDone: () => this.toasts.show(`Disposed workspace ${w.id}.`, "success"),
+      onDone: done,
+      // A workspace with sessions is refused with or without force: nothing to offer there.
+      fallback:
+        w.sessions.length > 0
+          ? undefined
+          : {
+              label: "Dispose anyway (a snapshot is kept)",
+              note: forceNote(keep),
+              offered: (res) => !res.ok && res.status === 409,
+              run: () => this.api.disposeWorkspace(w.id, true),
+            },
     });
   }
 

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { SocketAddress } from "./auth";
 import { OFFLINE_AFTER_FAILURES } from "./backoff";
 import {
   type ConnectionStatus,
   DashboardConnection,
   type SocketLike,
-  dashboardSocketUrl,
   describeStatus,
 } from "./connection";
 
@@ -60,12 +60,82 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("dashboardSocketUrl", () => {
-  it("uses ws for http and wss for https, same host", () => {
-    expect(dashboardSocketUrl({ protocol: "http:", host: "127.0.0.1:8080" })).toBe(
-      "ws://127.0.0.1:8080/ws/dashboard",
-    );
-    expect(dashboardSocketUrl({ protocol: "https:", host: "box.example" })).toBe("wss://box.example/ws/dashboard");
+describe("DashboardConnection with an address found per try (tickets)", () => {
+  function setupAsync(answers: SocketAddress[]) {
+    const sockets: FakeSocket[] = [];
+    const statuses: ConnectionStatus[] = [];
+    let asked = 0;
+    const conn = new DashboardConnection({
+      url: async () => answers[Math.min(asked++, answers.length - 1)]!,
+      onMessage: () => undefined,
+      onStatus: (s) => statuses.push(s),
+      createSocket: (url) => {
+        const s = new FakeSocket(url);
+        sockets.push(s);
+        return s;
+      },
+      random: () => 0.5,
+    });
+    return { conn, sockets, statuses, asked: () => asked };
+  }
+
+  it("asks for a fresh address on every try", async () => {
+    const { conn, sockets, asked } = setupAsync([
+      { kind: "url", url: "ws://h/ws/dashboard?ticket=a" },
+      { kind: "url", url: "ws://h/ws/dashboard?ticket=b" },
+    ]);
+    conn.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets.map((s) => s.url)).toEqual(["ws://h/ws/dashboard?ticket=a"]);
+    sockets[0]!.fail();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets[1]!.url).toBe("ws://h/ws/dashboard?ticket=b");
+    expect(asked()).toBe(2);
+  });
+
+  it("a refused ticket means signed out: said once, never retried", async () => {
+    const { conn, sockets, statuses, asked } = setupAsync([{ kind: "signed-out", reason: "Signed out — open it" }]);
+    conn.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(0);
+    const last = statuses.at(-1)!;
+    expect(last).toEqual({ state: "signed-out", reason: "Signed out — open it" });
+    expect(describeStatus(last, 0).word).toBe("Signed out");
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(asked()).toBe(1);
+    conn.retryNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked()).toBe(1);
+  });
+
+  it("a server it cannot reach is retried as before (not signed out)", async () => {
+    const { conn, statuses, asked } = setupAsync([
+      { kind: "error", reason: "Failed to fetch" },
+      { kind: "url", url: "ws://h/ws/dashboard?ticket=c" },
+    ]);
+    conn.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(statuses.at(-1)!.state).toBe("waiting");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(asked()).toBe(2);
+  });
+
+  it("an address that arrives after stop() opens nothing", async () => {
+    const { conn, sockets } = setupAsync([{ kind: "url", url: "ws://h/x" }]);
+    conn.start();
+    conn.stop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(0);
+  });
+
+  it("signOut from a REST 401 stops a live connection", async () => {
+    const { conn, sockets, statuses } = setupAsync([{ kind: "url", url: "ws://h/x" }]);
+    conn.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0]!.open();
+    conn.signOut("Signed out");
+    expect(sockets[0]!.closed).toBe(true);
+    expect(statuses.at(-1)!.state).toBe("signed-out");
   });
 });
 

@@ -1,26 +1,33 @@
 // The one module that owns the dashboard WebSocket. Others get messages and status via callbacks.
 //
 //   connecting ──open──▶ connected ──close/error──▶ waiting(retryAt) ──timer or retryNow()──▶ connecting
-//        └──────────close/error (never opened)──────────▶ waiting
+//        ├──────────close/error (never opened)──────────▶ waiting
+//        └──ticket refused (401)──▶ signed-out (final: no retry until start() again)
+//
+// Each try first asks for the socket's address (`url`): with a one-time ticket from the server
+// (auth.ts), whose 401 means signed out.
 //
 // The client never sends anything on /ws/dashboard (a one-way push channel); the terminal view uses
 // the same class for /ws/terminal/<id>, which also sends (`send`) and may be told to stop (`onClose`).
 
+import type { SocketAddress } from "./auth";
 import { Backoff, OFFLINE_AFTER_FAILURES } from "./backoff";
 
 export type ConnectionStatus =
   | { state: "connecting"; failures: number; everConnected: boolean; offline: boolean }
   | { state: "connected"; since: number }
-  | { state: "waiting"; retryAt: number; failures: number; everConnected: boolean; offline: boolean };
+  | { state: "waiting"; retryAt: number; failures: number; everConnected: boolean; offline: boolean }
+  | { state: "signed-out"; reason: string };
 
-/** What the indicator says. `word` is exactly one of the three words, and none other appears. */
+/** What the indicator says. `word` is exactly one of these words, and none other appears. */
 export interface StatusLabel {
-  word: "Connected" | "Reconnecting" | "Offline";
+  word: "Connected" | "Reconnecting" | "Offline" | "Signed out";
   detail: string;
 }
 
 export function describeStatus(status: ConnectionStatus, now: number): StatusLabel {
   if (status.state === "connected") return { word: "Connected", detail: "live" };
+  if (status.state === "signed-out") return { word: "Signed out", detail: "open the address the app printed" };
   // Offline: the browser says so, the server has not answered for several tries, or the very first
   // try is still under way (there is nothing to "re"-connect yet).
   const offline =
@@ -44,7 +51,8 @@ export interface SocketLike {
 }
 
 export interface ConnectionOptions {
-  url: string;
+  /** The socket's address, or a function that finds it for each try (a fresh ticket each time). */
+  url: string | (() => Promise<SocketAddress>);
   onMessage: (data: string) => void;
   onStatus: (status: ConnectionStatus) => void;
   /** Called once per failed attempt to connect that never opened. */
@@ -59,17 +67,14 @@ export interface ConnectionOptions {
   isOnline?: () => boolean;
 }
 
-export function dashboardSocketUrl(loc: Pick<Location, "protocol" | "host">): string {
-  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws/dashboard`;
-}
-
 export class DashboardConnection {
   private socket: SocketLike | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly backoff: Backoff;
   private everConnected = false;
   private stopped = true;
+  /** Counts tries, so an address that arrives after stop() or a newer try is dropped. */
+  private attempt = 0;
   private current: ConnectionStatus;
   private readonly now: () => number;
   private readonly isOnline: () => boolean;
@@ -95,6 +100,7 @@ export class DashboardConnection {
 
   stop(): void {
     this.stopped = true;
+    this.attempt++;
     this.clearTimer();
     const s = this.socket;
     this.socket = null;
@@ -114,6 +120,12 @@ export class DashboardConnection {
     } catch {
       return false;
     }
+  }
+
+  /** The server said this client is not signed in: stop trying until start() is called again. */
+  signOut(reason: string): void {
+    this.stop();
+    this.setStatus({ state: "signed-out", reason });
   }
 
   /** Skip the wait and try now (a click on the indicator, or the browser coming back online). */
@@ -138,9 +150,29 @@ export class DashboardConnection {
       everConnected: this.everConnected,
       offline: !this.isOnline(),
     });
+    const url = this.opts.url;
+    if (typeof url === "string") {
+      this.open(url);
+      return;
+    }
+    const attempt = ++this.attempt;
+    void url().then(
+      (address) => {
+        if (this.stopped || attempt !== this.attempt) return;
+        if (address.kind === "url") this.open(address.url);
+        else if (address.kind === "signed-out") this.signOut(address.reason);
+        else this.scheduleRetry(false);
+      },
+      () => {
+        if (!this.stopped && attempt === this.attempt) this.scheduleRetry(false);
+      },
+    );
+  }
+
+  private open(url: string): void {
     let socket: SocketLike;
     try {
-      socket = this.createSocket(this.opts.url);
+      socket = this.createSocket(url);
     } catch {
       this.scheduleRetry(false);
       return;

@@ -53,7 +53,7 @@ export function newlyNeedingInput(prev: ReadonlyMap<string, boolean> | null, wor
 }
 
 export function notificationText({ session, workspace }: Found): { title: string; body: string } {
-  const where = [workspace.short_repo || workspace.repo, workspace.branch].filter(Boolean).join(" @ ");
+  const where = [workspace.repo_name || workspace.short_repo || workspace.repo, workspace.branch].filter(Boolean).join(" @ ");
   return {
     title: `${sessionLabel(session)} needs input`,
     body: `${session.nudge_summary || "Waiting for your answer."}${where ? `\n${where}` : ""}`,

@@ -58,6 +58,7 @@ export function normalizeSession(raw: unknown): Session | null {
     nudge_source: str(raw.nudge_source),
     attach_cmd: str(raw.attach_cmd),
     exit_status: typeof raw.exit_status === "number" && Number.isFinite(raw.exit_status) ? raw.exit_status : null,
+    ...(raw.run_state === "running" || raw.run_state === "done" || raw.run_state === "exited" ? { run_state: raw.run_state } : {}),
     workspace_id: str(raw.workspace_id),
   };
 }
@@ -73,6 +74,7 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     repo,
     branch: str(raw.branch),
     short_repo: str(raw.short_repo) || shortRepoName(repo),
+    ...(str(raw.repo_name) ? { repo_name: str(raw.repo_name) } : {}),
     path: str(raw.path),
     session_count: typeof raw.session_count === "number" ? raw.session_count : sessions.length,
     sessions,

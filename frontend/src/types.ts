@@ -1,5 +1,7 @@
 // Shapes of what the backend sends (DESIGN.md §4–7). Extra keys may appear; we ignore them.
 
+export type RunState = "running" | "done" | "exited";
+
 export interface Session {
   id: string;
   target: string;
@@ -14,6 +16,8 @@ export interface Session {
   attach_cmd: string;
   /** The process's exit status once it ended; null while running (or when unknown). */
   exit_status: number | null;
+  /** "running"; "done" (exited with status 0); "exited" (any other end). Derived when absent. */
+  run_state?: RunState;
   workspace_id: string;
 }
 
@@ -22,6 +26,8 @@ export interface Workspace {
   repo: string;
   branch: string;
   short_repo: string;
+  /** The configured repo's name (what the spawn form shows); absent from older servers. */
+  repo_name?: string;
   path: string;
   session_count: number;
   sessions: Session[];
@@ -64,4 +70,19 @@ export interface WorkspaceProgress {
   stage: ProgressStage | string;
   percent: number | null;
   message: string;
+}
+
+/** A disposed workspace's snapshot, from GET /api/disposed. */
+export interface DisposedSnapshot {
+  id: string;
+  workspace_id: string;
+  repo: string;
+  branch: string;
+  disposed_at: string;
+  expires_at?: string;
+  repo_name?: string;
+  path?: string;
+  files?: number;
+  commits?: number;
+  stashes?: number;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeSession, makeWorkspace } from "./testing";
-import { lastActivity, sessionLabel, totals, visibleWorkspaces } from "./view";
+import { lastActivity, runState, sessionLabel, totals, visibleWorkspaces } from "./view";
 
 const session = makeSession;
 const workspace = makeWorkspace;
@@ -52,8 +52,16 @@ describe("helpers", () => {
     expect(lastActivity(b)).toBe(Date.parse("2024-01-15T10:00:00Z"));
     expect(lastActivity(c)).toBe(0);
   });
-  it("totals counts running, attention and dirty", () => {
-    expect(totals(all)).toEqual({ workspaces: 3, sessions: 3, running: 2, attention: 1, dirty: 1 });
+  it("totals counts running, done, attention and dirty", () => {
+    expect(totals(all)).toEqual({ workspaces: 3, sessions: 3, running: 2, done: 0, attention: 1, dirty: 1 });
+  });
+  it("a clean exit is done, any other end exited", () => {
+    const base = { running: false, exit_status: null as number | null };
+    expect(runState({ ...base, exit_status: 0 })).toBe("done");
+    expect(runState({ ...base, exit_status: 3 })).toBe("exited");
+    expect(runState(base)).toBe("exited");
+    expect(runState({ ...base, running: true })).toBe("running");
+    expect(runState({ ...base, exit_status: 0, run_state: "exited" })).toBe("exited");
   });
   it("sessionLabel prefers the nickname", () => {
     expect(sessionLabel({ nickname: "", target: "claude" })).toBe("claude");

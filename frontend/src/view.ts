@@ -1,7 +1,7 @@
 // What the list shows: filtering and sorting of workspaces and their sessions. Pure.
 
 import { parseTime } from "./timefmt";
-import type { Session, Workspace } from "./types";
+import type { RunState, Session, Workspace } from "./types";
 
 export type Filter = "all" | "running" | "attention";
 export type SortKey = "name" | "activity" | "attention" | "changes";
@@ -25,6 +25,19 @@ export interface VisibleWorkspace {
 }
 
 export const needsAttention = (s: Session): boolean => s.nudge_state !== "";
+
+/** Running, done (a clean exit, status 0) or exited (any other end). */
+export function runState(s: Pick<Session, "running" | "exit_status" | "run_state">): RunState {
+  if (s.run_state === "running" || s.run_state === "done" || s.run_state === "exited") return s.run_state;
+  if (s.running) return "running";
+  return s.exit_status === 0 ? "done" : "exited";
+}
+
+/** The repo's name as the spawn form shows it (the configured name), else the URL's last part. */
+export const repoName = (w: Pick<Workspace, "repo_name" | "short_repo" | "repo">): string => w.repo_name || w.short_repo || w.repo;
+
+/** A short, stable tag that tells sessions of one target apart: the id's random part. */
+export const sessionTag = (s: Pick<Session, "id">): string => s.id.slice(s.id.lastIndexOf("-") + 1);
 
 export function sessionMatches(s: Session, filter: Filter): boolean {
   if (filter === "running") return s.running;
@@ -86,17 +99,20 @@ export interface Totals {
   workspaces: number;
   sessions: number;
   running: number;
+  done: number;
   attention: number;
   dirty: number;
 }
 
 export function totals(workspaces: readonly Workspace[]): Totals {
-  const t: Totals = { workspaces: workspaces.length, sessions: 0, running: 0, attention: 0, dirty: 0 };
+  const t: Totals = { workspaces: workspaces.length, sessions: 0, running: 0, done: 0, attention: 0, dirty: 0 };
   for (const w of workspaces) {
     if (w.git_dirty) t.dirty++;
     for (const s of w.sessions) {
       t.sessions++;
-      if (s.running) t.running++;
+      const state = runState(s);
+      if (state === "running") t.running++;
+      else if (state === "done") t.done++;
       if (needsAttention(s)) t.attention++;
     }
   }

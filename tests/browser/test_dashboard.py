@@ -268,7 +268,7 @@ def test_filter_sort_persist_and_attention(
     assert r.status_code < 300, r.text
 
     page = open_dashboard(new_page(), server)
-    expect(session_row(page, done).get_by_test_id("run-state")).to_have_text("Stopped")
+    expect(session_row(page, done).get_by_test_id("run-state")).to_have_text("Done")  # exit 0
     attention = session_row(page, busy).get_by_test_id("attention")
     expect(attention).to_be_visible()
     expect(attention).to_contain_text("Approve the plan?")
@@ -375,9 +375,12 @@ def test_smooth_with_100_workspaces_updating(server: Server, new_page: Callable[
 
     page = new_page()
     sockets: list[Any] = []
-    page.route_web_socket(re.compile(r"/ws/dashboard$"), lambda ws: sockets.append(ws))
+    page.route_web_socket(re.compile(r"/ws/dashboard(\?.*)?$"), lambda ws: sockets.append(ws))
     page.goto(server.url)
-    wait_for(lambda: sockets, timeout=10)
+    for _ in range(100):  # the socket opens once its ticket arrives; Playwright's events need
+        if sockets:  # its own waits (a time.sleep would hold them back)
+            break
+        page.wait_for_timeout(100)
     ws = sockets[0]
     ws.send(
         json.dumps(
@@ -459,10 +462,58 @@ def test_spawn_into_existing_workspace_and_scan(
     expect(page.get_by_test_id("toast-success").filter(has_text="Scan finished")).to_be_visible()
 
 
-def test_without_the_token_the_page_says_how_to_sign_in(
+def test_without_the_token_the_page_says_signed_out(
     server: Server, new_page: Callable[..., Any]
 ) -> None:
     page = new_page()
     page.goto(server.base + "/")
+    expect(page.get_by_test_id("auth-error")).to_contain_text("Signed out")
     expect(page.get_by_test_id("auth-error")).to_contain_text("?token=")
-    expect(page.get_by_test_id("connection-status")).to_contain_text(STATUS_WORDS)
+    expect(page.get_by_test_id("connection-status")).to_contain_text("Signed out")
+    page.wait_for_timeout(1500)  # no retry loop: still signed out, no countdown
+    expect(page.get_by_test_id("connection-status")).not_to_contain_text("retry")
+
+
+def test_signed_in_by_address_without_cookie(
+    server: Server, new_page: Callable[..., Any], shots: Path
+) -> None:
+    page = open_dashboard(new_page(), server)
+    assert "token" not in page.url  # the token left the address bar
+    assert page.context.cookies() == []  # no ambient credential
+    stored = page.evaluate("localStorage.getItem('schmux-desktop.token')")
+    assert stored == server.token
+    # a new tab of the same origin works without the token
+    second = new_page(context=page.context)
+    second.goto(server.base + "/")
+    expect(second.get_by_test_id("connection-status")).to_contain_text("Connected")
+    items = server.spawn(repo="proj", branch="main", targets={"sleeper": 1}, nickname="tabbed")
+    sid = spawned_ids(items)[0]
+    expect(session_row(second, sid)).to_be_visible()
+    # the terminal view's socket signs in the same way (one-time ticket)
+    second.goto(server.base + f"/#/session/{sid}")
+    expect(second.get_by_test_id("term-connection-status")).to_contain_text("Connected")
+    # a wrong token in the address: the app's own page, not raw JSON
+    third = new_page()
+    third.goto(server.base + "/?token=wrong-token-0123456789")
+    expect(third.get_by_test_id("signed-out-page")).to_contain_text("Signed out")
+    third.screenshot(path=str(shots / "signed-out-page.png"))
+
+
+def test_restart_with_new_token_says_signed_out(
+    make_server: Callable[..., Server], new_page: Callable[..., Any], shots: Path
+) -> None:
+    srv = make_server()
+    page = open_dashboard(new_page(), srv)
+    srv.stop()
+    srv.token = "a-new-token-after-restart"
+    srv.start()
+    status = page.get_by_test_id("connection-status")
+    status.click()  # retry now instead of waiting out the backoff
+    expect(status).to_contain_text("Signed out", timeout=15_000)
+    expect(page.get_by_test_id("auth-error")).to_contain_text("Signed out")
+    page.screenshot(path=str(shots / "signed-out-after-restart.png"), full_page=True)
+    page.wait_for_timeout(1500)
+    expect(status).to_contain_text("Signed out")  # stays: no Reconnecting/Offline loop
+    # opening the new address signs the same tab in again
+    page.goto(srv.url)
+    expect(status).to_contain_text("Connected")

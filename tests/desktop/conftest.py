@@ -341,7 +341,7 @@ def desktop_app(xdisplay: Display) -> Iterator[Any]:
     def factory(*args: str, cmd: list[str] | None = None) -> DesktopApp:
         d = short_tmp("sxd")
         dirs.append(d)
-        app = DesktopApp(xdisplay, d / "data", "desktop-test-token", list(args))
+        app = DesktopApp(xdisplay, d / "data", "desktop-test-token-0123456789", list(args))
         if cmd is not None:
             app.cmd = cmd
         apps.append(app)

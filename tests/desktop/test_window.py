@@ -45,9 +45,11 @@ def test_window_shows_live_dashboard_and_status_then_closes_cleanly(
 
     main, main_url = app.page("/")
     port = backend_port(main_url)
-    # The token went in privately: the server traded it for the cookie and redirected to "/".
+    # The token went in privately: the page keeps it in its origin's storage, not in the
+    # address bar, and no cookie carries it.
     assert "token" not in main_url
-    assert main.eval("document.cookie") == ""  # HttpOnly: not even the page can read it
+    assert main.eval("document.cookie") == ""
+    assert main.eval("localStorage.getItem('schmux-desktop.token')") == app.token
     # The dashboard's desktop notifications go through the app (frontend/src/notify.ts).
     main.wait("typeof (window.schmuxDesktop || {}).notify === 'function'")
     status, _ = app.page("/status.html")

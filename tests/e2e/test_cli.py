@@ -41,6 +41,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         (["--serve", "--no-auth", "--host", "192.0.2.10"], "loopback"),
         (["--serve", "--data-dir", "/proc/forbidden"], "not usable"),
         (["--serve", "--token", ""], "token"),
+        (["--serve", "--token", "a"], "too short"),
+        (["--serve", "--token", "fifteen-chars-x"], "at least 16"),
+        (["--serve", "--token-file", "/nonexistent/token"], "--token-file"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], fragment: str) -> None:
@@ -49,6 +52,29 @@ def test_bad_options_exit_2_with_one_line(args: list[str], fragment: str) -> Non
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_token_file_must_be_private_and_printed_url_is_encoded(short_dir: Path) -> None:
+    token = "ab+cd/ef==gh&i%j#k?l"  # every character a URL would misread
+    f = short_dir / "token"
+    f.write_text(token + "\n")
+    f.chmod(0o644)
+    d = short_dir / "data"
+    r = run_cli("--serve", "--data-dir", str(d), "--token-file", str(f))
+    assert r.returncode == 2 and "chmod 600" in r.stderr and token not in r.stderr, r.stderr
+    r = run_cli("--serve", "--data-dir", str(d), "--token-file", str(f), "--token", "x" * 20)
+    assert r.returncode == 2 and "not both" in r.stderr
+    f.chmod(0o600)
+    srv = Server(data_dir=d, token=None, extra_args=["--token-file", str(f)])
+    srv.start()
+    try:
+        assert token not in srv.url  # percent-encoded
+        r = httpx.get(srv.url)  # the printed address signs in: the dashboard, not signed out
+        assert r.status_code == 200 and "Signed out" not in r.text
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(srv.base + "/api/sessions", headers=headers).status_code == 200
+    finally:
+        srv.stop()
 
 
 def test_invalid_config_names_file_and_key(short_dir: Path) -> None:
@@ -74,7 +100,7 @@ def test_corrupt_state_file_is_refused_not_overwritten(short_dir: Path) -> None:
 
 def test_serve_demo_token_env_and_sigterm(short_dir: Path) -> None:
     d = short_dir / "demo"
-    env = dict(os.environ, SCHMUX_DESKTOP_TOKEN="from-env")
+    env = dict(os.environ, SCHMUX_DESKTOP_TOKEN="from-env-0123456789")
     proc = subprocess.Popen(
         [sys.executable, "-m", "schmux_desktop", "--serve", "--demo", "--data-dir", str(d)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -84,9 +110,9 @@ def test_serve_demo_token_env_and_sigterm(short_dir: Path) -> None:
         line = proc.stdout.readline()
         assert line.startswith("schmux-desktop serving at http://127.0.0.1:")
         url = line.split()[-1]
-        assert url.endswith("/?token=from-env")
+        assert url.endswith("/?token=from-env-0123456789")
         base = url.split("/?")[0]
-        r = httpx.get(base + "/api/config", headers={"Authorization": "Bearer from-env"})
+        r = httpx.get(base + "/api/config", headers={"Authorization": "Bearer from-env-0123456789"})
         cfg = r.json()
         assert [x["name"] for x in cfg["repos"]] == ["demo"]
         assert any(t["name"] == "shell" for t in cfg["run_targets"])
@@ -169,7 +195,7 @@ def test_sigkill_during_spawns_leaves_valid_state(make_server: Callable[..., Ser
         stop = threading.Event()
 
         def hammer() -> None:
-            with httpx.Client(base_url=srv.base, headers=srv.headers, timeout=10) as c:
+            with httpx.Client(base_url=srv.base, headers=srv.write_headers, timeout=10) as c:
                 i = 0
                 while not stop.is_set():
                     try:

@@ -38,8 +38,8 @@ async def test_connect_gets_sessions_then_config(server: Server) -> None:
     [
         ({}, 401),
         ({"Authorization": "Bearer wrong"}, 401),
-        ({"Authorization": "Bearer test-token", "Origin": "http://evil.example"}, 403),
-        ({"Authorization": "Bearer test-token", "Origin": "http://127.0.0.1:1"}, 403),
+        ({"Authorization": "Bearer test-token-0123456789", "Origin": "http://evil.example"}, 403),
+        ({"Authorization": "Bearer test-token-0123456789", "Origin": "http://127.0.0.1:1"}, 403),
     ],
 )
 async def test_refused_before_upgrade(server: Server, headers: dict[str, str], status: int) -> None:
@@ -50,15 +50,14 @@ async def test_refused_before_upgrade(server: Server, headers: dict[str, str], s
     assert b'"error"' in info.value.response.body
 
 
-async def test_own_origin_and_cookie_are_accepted(server: Server) -> None:
-    r = httpx.get(server.base + f"/?token={server.token}", follow_redirects=False)
-    assert r.status_code == 302 and r.headers["location"] == "/"
-    cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    value = r.cookies["schmux_token"]
-    headers = {"Cookie": f"schmux_token={value}", "Origin": server.base}
-    async with DashboardClient(server, headers=headers) as c:
-        await c.wait(lambda ws: ws == [], timeout=5)
+async def test_own_origin_with_a_ticket_is_accepted(server: Server) -> None:
+    r = httpx.post(server.base + "/api/ws-ticket", headers=server.write_headers, content="{}")
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    async with websockets.connect(
+        f"{server.ws_base}/ws/dashboard?ticket={r.json()['ticket']}",
+        additional_headers={"Origin": server.base},
+    ) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "sessions"
 
 
 async def test_oversized_client_frame_closes_1009(server: Server) -> None:
@@ -171,7 +170,9 @@ async def test_no_lost_update_under_random_mutations(make_server: Callable[..., 
         clients = (a, b, c)
         for cl in clients:
             await cl.wait(lambda ws: len(all_sessions(ws)) == 3)
-        async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=srv.base, headers=srv.write_headers, timeout=30
+        ) as http:
             for i in range(300):
                 op = rng.random()
                 sid = rng.choice(ids)
@@ -266,7 +267,7 @@ async def test_stalled_client_does_not_delay_a_healthy_one(
     try:
         async with (
             DashboardClient(srv) as healthy,
-            httpx.AsyncClient(base_url=srv.base, headers=srv.headers) as http,
+            httpx.AsyncClient(base_url=srv.base, headers=srv.write_headers) as http,
         ):
             await healthy.wait(lambda ws: len(ws) == 1)
             long = "x" * 1900  # ~2 KB more per push: 300 KB fill the stalled sockets' buffers
@@ -298,7 +299,9 @@ async def test_workspace_progress_is_pushed(
     ]})  # fmt: skip
     async with DashboardClient(srv) as c:
         await c.wait(lambda ws: True)
-        async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=srv.base, headers=srv.write_headers, timeout=30
+        ) as http:
             r = await http.post(
                 "/api/spawn",
                 json={
@@ -432,7 +435,7 @@ async def test_a_persons_actions_are_not_held_behind_a_window(
         )
         await timed(
             "dispose",
-            http.post(f"/api/dispose/{sid}"),
+            http.post(f"/api/dispose/{sid}", json={}),
             lambda ws: sid not in all_sessions(ws),
         )
         assert all(lag < 1.5 for lag in lags.values()), lags  # held ones wait ~4 s

@@ -145,7 +145,7 @@ def test_sigkill_during_mixed_cycles_loses_nothing_acknowledged(
 
         def hammer(round_: int = round_) -> None:
             nonlocal cycles
-            with httpx.Client(base_url=srv.base, headers=srv.headers, timeout=10) as c:
+            with httpx.Client(base_url=srv.base, headers=srv.write_headers, timeout=10) as c:
                 i = 0
                 while not stop.is_set():
                     live = [k for k, v in acknowledged.items() if v is not None]

@@ -69,7 +69,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = short_tmp()
     origin = make_repo(root / "origin")
-    srv = Server(data_dir=root / "d", token="fuzz-token")
+    srv = Server(data_dir=root / "d", token="fuzz-token-0123456789")
     srv.write_config({
         "repos": [{"name": "proj", "url": str(origin)}],
         "run_targets": [
@@ -105,7 +105,9 @@ def test_every_endpoint_with_garbage(
     method, path = route
     url = path.replace("{id}", quote(id_, safe="") or "x")
     kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
-    with httpx.Client(base_url=fuzz_server.base, headers=fuzz_server.headers, timeout=30) as c:
+    with httpx.Client(
+        base_url=fuzz_server.base, headers=fuzz_server.write_headers, timeout=30
+    ) as c:
         check(c.request(method, url, **kwargs))
 
 
@@ -114,7 +116,9 @@ def test_every_endpoint_with_garbage(
 )
 @given(st.data())
 def test_spawn_and_config_with_garbage(fuzz_server: Server, data: st.DataObject) -> None:
-    with httpx.Client(base_url=fuzz_server.base, headers=fuzz_server.headers, timeout=60) as c:
+    with httpx.Client(
+        base_url=fuzz_server.base, headers=fuzz_server.write_headers, timeout=60
+    ) as c:
         if data.draw(st.booleans()):
             body = data.draw(spawn_bodies(["sleeper", "echo"]))
             r = c.post("/api/spawn", json=body)
@@ -165,3 +169,67 @@ def test_metacharacters_in_names_go_through_literally(
     wait_for(lambda: "PROMPT<" in log_text(srv, sid), timeout=5)
     assert f"PROMPT<$(touch {marker}) `touch {marker}`" in log_text(srv, sid)
     assert not marker.exists() and not (Path(w["path"]) / marker.name).exists()
+
+
+EDGE_BODIES = {
+    "deep array": "[" * 100_000 + "]" * 100_000,
+    "deep object": '{"targets":' + '{"a":' * 3000 + "1" + "}" * 3000 + "}",
+    "huge integer": '{"targets":{"sleeper":'
+    + "9" * 5000
+    + '},"terminal":{"width":'
+    + "9" * 5000
+    + "}}",
+    "NaN": '{"targets":{"sleeper":NaN},"terminal":{"width":Infinity}}',
+    "huge float": '{"terminal":{"width":1e999}}',
+    "lone surrogate": (
+        '{"repo":"proj","branch":"\\ud800b","prompt":"\\udfff","nickname":"\\ud800","state":'
+        '"\\ud800","summary":"\\udc00","request_id":"\\ud800","workspace_path":"/tmp/\\ud800",'
+        '"targets":{"sleeper":1}}'
+    ),
+    "surrogate key": '{"\\ud800":1,"targets":{"\\udbff":1}}',
+    "surrogate in a list": '{"repos":[{"name":"\\ud800","url":"/x"}],"run_targets":[{"name":"a\\udc00"}]}',
+}
+EDGE_ROUTES = [
+    ("POST", "/api/spawn"),
+    ("POST", "/api/config"),
+    ("PUT", "/api/config"),
+    ("PUT", "/api/sessions-nickname/{sid}"),
+    ("POST", "/api/sessions/{sid}/nudge"),
+    ("POST", "/api/dispose-workspace/{wid}"),
+]
+
+
+def test_hostile_json_at_the_edge_is_a_400_never_a_500(fuzz_server: Server) -> None:
+    """Deep nesting, thousands of digits, NaN and unpaired surrogates in every field: 400 with a
+    reason (each was a 500 with a traceback), and nothing reaches the state or the config."""
+    with httpx.Client(
+        base_url=fuzz_server.base, headers=fuzz_server.write_headers, timeout=30
+    ) as c:
+        config_before = c.get("/api/config").json()
+        item = c.post(
+            "/api/spawn", json={"repo": "proj", "branch": "edge", "targets": {"sleeper": 1}}
+        ).json()[0]
+        sid, wid = item["session_id"], item["workspace_id"]
+        for name, body in EDGE_BODIES.items():
+            for method, path in EDGE_ROUTES:
+                r = c.request(method, path.format(sid=sid, wid=wid), content=body)
+                assert r.status_code == 400, (name, method, path, r.status_code, r.text[:200])
+                assert set(r.json()) == {"error"} and len(r.json()["error"]) < 300
+        assert c.get("/api/config").json() == config_before
+        session = next(
+            s for w in c.get("/api/sessions").json() for s in w["sessions"] if s["id"] == sid
+        )
+        assert session["nickname"] == "" and session["nudge_state"] == ""
+        c.post(f"/api/dispose/{sid}").raise_for_status()
+    assert "Traceback" not in fuzz_server.stderr()
+
+
+@pytest.mark.parametrize("host", ["a..b", "a b", "[::1", "x" * 300, ".", "a:99999999", "a\tb"])
+def test_a_bad_host_header_gets_a_json_400(fuzz_server: Server, host: str) -> None:
+    r = httpx.get(
+        fuzz_server.base + "/api/healthz", headers={"Host": host.encode().decode("latin-1")}
+    )
+    assert r.status_code == 400 and "Host" in r.json()["error"]
+    r = httpx.get(fuzz_server.base + "/", headers={"Host": host.encode().decode("latin-1")})
+    assert r.status_code == 400
+    assert "Traceback" not in fuzz_server.stderr()

@@ -98,7 +98,7 @@ async def test_200_clients_steady_mutations_no_lost_update_memory_flat(
     rng = random.Random(7)
     latencies: list[float] = []
     rss: list[float] = []
-    async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=srv.base, headers=srv.write_headers, timeout=30) as http:
         ids = [s["id"] for w in (await http.get("/api/sessions")).json() for s in w["sessions"]]
         assert len(ids) == 100
         probe = clients[0]
@@ -199,7 +199,7 @@ async def test_1000_connects_and_disconnects_leak_nothing(
     # ping is due; a short ping interval lets the test tell that lag from a real leak.
     srv = make_server({"server": {"websocket_ping_interval_ms": 1000}})
     srv.spawn(repo="proj", branch="main", targets={"sleeper": 1})
-    async with httpx.AsyncClient(base_url=srv.base, headers=srv.headers) as http:
+    async with httpx.AsyncClient(base_url=srv.base, headers=srv.write_headers) as http:
         await asyncio.sleep(0.5)
         before = (await http.get("/api/stats")).json()
 

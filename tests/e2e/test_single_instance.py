@@ -27,7 +27,7 @@ def test_second_serve_on_the_same_data_dir_is_refused(make_server: Callable[...,
     assert info == {"pid": srv.proc.pid, "mode": "serve", "url": srv.base + "/"}
     assert "token" not in json.dumps(info)
 
-    r = run_cli("--serve", "--data-dir", str(srv.data_dir), "--token", "other")
+    r = run_cli("--serve", "--data-dir", str(srv.data_dir), "--token", "other-token-0123456789")
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert "already running" in lines[0] and f"pid {srv.proc.pid}" in lines[0], lines[0]

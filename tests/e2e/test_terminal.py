@@ -196,7 +196,7 @@ async def test_burst_does_not_stall_server_or_other_pushes(srv: Server) -> None:
     async with (
         Term(srv, noisy) as t,
         DashboardClient(srv) as dash,
-        httpx.AsyncClient(base_url=srv.base, headers=srv.headers) as http,
+        httpx.AsyncClient(base_url=srv.base, headers=srv.write_headers) as http,
     ):
         await dash.wait(lambda ws: quiet in all_sessions(ws))
         await asyncio.sleep(1.2)  # the burst is running now

@@ -21,7 +21,7 @@ from websockets.typing import Origin
 
 from tests.helpers import ROOT, all_sessions, wait_for
 
-TOKEN = "tls-test-token"
+TOKEN = "tls-test-token-0123456789"
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def tls_server(cert_pair: CertPair, short_dir: Path, origin: Path) -> Iterator[T
         assert "Traceback" not in stderr, stderr
 
 
-def test_https_wss_cookie_origin_and_agents_url(tls_server: TlsServer, cert_pair: CertPair) -> None:
+def test_https_wss_ticket_origin_and_agents_url(tls_server: TlsServer, cert_pair: CertPair) -> None:
     ctx = cert_pair.client_context()
     assert tls_server.url == f"{tls_server.base}/?token={TOKEN}"
 
@@ -149,18 +149,23 @@ def test_https_wss_cookie_origin_and_agents_url(tls_server: TlsServer, cert_pair
         r = c.get("/api/healthz")
         assert r.status_code == 200 and r.json()["status"] == "ok"
         assert c.get("/api/sessions").status_code == 401
-        # The printed URL trades the token for a cookie that is Secure over HTTPS.
+        # The printed URL serves the page (which keeps the token itself); no cookie is set.
         r = c.get(f"/?token={TOKEN}")
-        assert r.status_code == 302 and r.headers["location"] == "/"
-        cookie = r.headers["set-cookie"]
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
-        assert c.get("/api/sessions").status_code == 200  # the cookie now authenticates
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+        assert c.get("/api/sessions").status_code == 401
+        auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        ticket = c.post("/api/ws-ticket", headers=auth, content="{}").json()["ticket"]
     # The TLS port does not answer plain HTTP.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{tls_server.port}/api/healthz", timeout=5)
 
-    # WSS with the token; the page's own https origin is accepted, an http one is not.
+    # WSS with a ticket, as the page opens it, from the page's own https origin.
     ws_url = tls_server.base.replace("https://", "wss://") + "/ws/dashboard"
+    with websockets.sync.client.connect(
+        f"{ws_url}?ticket={ticket}", ssl=ctx, origin=Origin(tls_server.base), open_timeout=10
+    ) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "sessions"
+    # WSS with the token; the page's own https origin is accepted, an http one is not.
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with websockets.sync.client.connect(
         ws_url,
@@ -174,7 +179,8 @@ def test_https_wss_cookie_origin_and_agents_url(tls_server: TlsServer, cert_pair
 
         # A session's SCHMUX_URL reaches the server without TLS trouble (plain curl, as the
         # agent hooks in docs/AGENT-HOOKS.md do) and its nudge is pushed over WSS.
-        with httpx.Client(base_url=tls_server.base, verify=ctx, headers=auth, timeout=30) as c:
+        write = {**auth, "Content-Type": "application/json"}
+        with httpx.Client(base_url=tls_server.base, verify=ctx, headers=write, timeout=30) as c:
             r = c.post(
                 "/api/spawn", json={"repo": "proj", "branch": "main", "targets": {"hook": 1}}
             )

@@ -29,7 +29,7 @@ def test_serve_does_not_import_the_gui_toolkit(short_dir: Path) -> None:
             "--data-dir",
             str(short_dir / "d"),
             "--token",
-            "tok",
+            "tok-0123456789abcdef",
         ],
         cwd=ROOT,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
@@ -42,12 +42,14 @@ def test_serve_does_not_import_the_gui_toolkit(short_dir: Path) -> None:
         line = proc.stdout.readline()
         assert "http://" in line, line
         base = line[line.index("http://") :].split("/?")[0]
-        with httpx.Client(base_url=base, headers={"Authorization": "Bearer tok"}) as c:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": "Bearer tok-0123456789abcdef"}
+        ) as c:
             assert c.get("/").status_code == 200
             assert c.get("/api/sessions").status_code == 200
         ws_url = base.replace("http://", "ws://") + "/ws/dashboard"
         with websockets.sync.client.connect(
-            ws_url, additional_headers={"Authorization": "Bearer tok"}
+            ws_url, additional_headers={"Authorization": "Bearer tok-0123456789abcdef"}
         ) as ws:
             assert '"sessions"' in str(ws.recv(timeout=10))
     finally:

@@ -1,5 +1,6 @@
 // A modal confirmation that says what will be lost, runs the action, and shows the server's
-// refusal (e.g. a 409 reason) as is, staying open so the user can read it.
+// refusal (e.g. a 409 reason) as is, staying open so the user can read it. A request may carry a
+// stronger second action (e.g. "Dispose anyway"), offered only once the first was refused.
 
 import type { ApiResult } from "../api";
 import { h, setHidden, setText } from "../dom";
@@ -11,6 +12,16 @@ export interface ConfirmRequest {
   confirmLabel: string;
   run: () => Promise<ApiResult<unknown>>;
   onDone?: () => void;
+  fallback?: FallbackAction;
+}
+
+export interface FallbackAction {
+  label: string;
+  /** Shown under the refusal: what the stronger action does. */
+  note: string;
+  /** Whether this refusal can be overridden (e.g. a 409 about uncommitted work). */
+  offered: (refusal: ApiResult<unknown>) => boolean;
+  run: () => Promise<ApiResult<unknown>>;
 }
 
 export class ConfirmDialog {
@@ -19,6 +30,8 @@ export class ConfirmDialog {
   private readonly body: HTMLDivElement;
   private readonly error: HTMLParagraphElement;
   private readonly confirm: HTMLButtonElement;
+  private readonly anyway: HTMLButtonElement;
+  private readonly note: HTMLParagraphElement;
   private readonly cancel: HTMLButtonElement;
   private request: ConfirmRequest | null = null;
   private opener: HTMLElement | null = null;
@@ -34,6 +47,13 @@ export class ConfirmDialog {
       attrs: { type: "button" },
       on: { click: () => void this.run() },
     });
+    this.anyway = h("button", {
+      class: "btn btn-danger",
+      testid: "confirm-anyway",
+      attrs: { type: "button" },
+      on: { click: () => void this.run(true) },
+    });
+    this.note = h("p", { class: "dialog-note", testid: "confirm-note" });
     this.cancel = h("button", {
       class: "btn",
       testid: "confirm-cancel",
@@ -51,7 +71,8 @@ export class ConfirmDialog {
       this.title,
       this.body,
       this.error,
-      h("div", { class: "dialog-actions" }, this.cancel, this.confirm),
+      this.note,
+      h("div", { class: "dialog-actions" }, this.cancel, this.confirm, this.anyway),
     );
     this.el.addEventListener("cancel", (ev) => {
       ev.preventDefault();
@@ -68,6 +89,9 @@ export class ConfirmDialog {
     setHidden(this.error, true);
     setText(this.confirm, req.confirmLabel);
     this.confirm.disabled = false;
+    setHidden(this.confirm, false);
+    setHidden(this.anyway, true);
+    setHidden(this.note, true);
     if (!this.el.open) {
       if (typeof this.el.showModal === "function") this.el.showModal();
       else this.el.setAttribute("open", "");
@@ -88,26 +112,36 @@ export class ConfirmDialog {
     this.opener = null;
   }
 
-  private async run(): Promise<void> {
+  private async run(forced = false): Promise<void> {
     const req = this.request;
-    if (!req || this.busy) return;
+    const fallback = req?.fallback;
+    if (!req || this.busy || (forced && !fallback)) return;
+    const button = forced ? this.anyway : this.confirm;
     this.busy = true;
-    this.confirm.disabled = true;
-    const label = req.confirmLabel;
-    setText(this.confirm, "Working…");
+    button.disabled = true;
+    const label = button.textContent ?? "";
+    setText(button, "Working…");
     setHidden(this.error, true);
-    const res = await req.run();
+    const res = await (forced && fallback ? fallback.run() : req.run());
     this.busy = false;
     if (this.request !== req) return;
     if (res.ok) {
       this.close();
       req.onDone?.();
-    } else {
-      setText(this.error, res.error);
-      setHidden(this.error, false);
-      setText(this.confirm, label);
-      this.confirm.disabled = false;
-      this.cancel.focus();
+      return;
     }
+    setText(this.error, res.error);
+    setHidden(this.error, false);
+    setText(button, label);
+    button.disabled = false;
+    if (!forced && fallback?.offered(res)) {
+      setText(this.note, fallback.note);
+      setHidden(this.note, false);
+      setText(this.anyway, fallback.label);
+      this.anyway.disabled = false;
+      setHidden(this.anyway, false);
+      setHidden(this.confirm, true);
+    }
+    this.cancel.focus();
   }
 }

@@ -5,11 +5,13 @@ import { h, setAttr, setClass, setHidden, setText } from "../dom";
 import { sessionHref } from "../router";
 import { formatAbsolute, formatRelative } from "../timefmt";
 import type { Session, Workspace } from "../types";
-import { needsAttention, sessionLabel } from "../view";
+import { needsAttention, runState, sessionLabel, sessionTag } from "../view";
 
 export interface SessionActions {
   rename(sessionId: string, nickname: string): Promise<ApiResult<unknown>>;
   disposeSession(session: Session, workspace: Workspace): void;
+  /** Start an ended session again (same target, workspace and nickname). */
+  restartSession(session: Session): void;
   copy(text: string, what: string): Promise<boolean>;
 }
 
@@ -20,6 +22,9 @@ export class SessionRow {
   private readonly state: HTMLSpanElement;
   private readonly name: HTMLSpanElement;
   private readonly target: HTMLSpanElement;
+  private readonly tag: HTMLSpanElement;
+  private readonly attach: HTMLElement;
+  private readonly restartBtn: HTMLButtonElement;
   private readonly created: HTMLTimeElement;
   private readonly lastOutput: HTMLTimeElement;
   private readonly attention: HTMLDivElement;
@@ -38,7 +43,9 @@ export class SessionRow {
     this.state = h("span", { class: "run-state", testid: "run-state" });
     this.name = h("span", { class: "session-name", testid: "name-label" });
     this.target = h("span", { class: "session-target", attrs: { title: "run target" } });
-    this.nameLine = h("div", { class: "session-name-line" }, this.name, this.target);
+    this.tag = h("span", { class: "session-tag", testid: "session-tag", attrs: { title: "session id" } });
+    this.nameLine = h("div", { class: "session-name-line" }, this.name, this.target, this.tag);
+    this.attach = h("code", { class: "session-attach", testid: "attach-cmd" });
     this.created = h("time", { testid: "created-at" });
     this.lastOutput = h("time", { testid: "last-output-at" });
     this.attentionState = h("span", { class: "attention-state" });
@@ -57,6 +64,13 @@ export class SessionRow {
       text: "Copy attach",
       attrs: { type: "button" },
       on: { click: () => void this.copyAttach() },
+    });
+    this.restartBtn = h("button", {
+      class: "btn btn-small btn-primary",
+      testid: "restart-session",
+      text: "Restart",
+      attrs: { type: "button" },
+      on: { click: () => this.actions.restartSession(this.session) },
     });
     this.renameBtn = h("button", {
       class: "btn btn-small",
@@ -81,9 +95,10 @@ export class SessionRow {
         { class: "session-main" },
         this.nameLine,
         h("div", { class: "session-times" }, "started ", this.created, h("span", { class: "sep", text: " · " }), "output ", this.lastOutput),
+        this.attach,
         this.attention,
       ),
-      h("div", { class: "session-actions" }, this.open, this.copyBtn, this.renameBtn, this.disposeBtn),
+      h("div", { class: "session-actions" }, this.restartBtn, this.open, this.copyBtn, this.renameBtn, this.disposeBtn),
     );
     this.el.dataset.sessionId = session.id;
     this.render(now);
@@ -108,10 +123,19 @@ export class SessionRow {
   private render(now: number): void {
     const s = this.session;
     const label = sessionLabel(s);
-    setText(this.state, s.running ? "Running" : "Stopped");
+    const state = runState(s);
+    setText(this.state, state === "running" ? "Running" : state === "done" ? "Done" : "Stopped");
+    setAttr(this.state, "title", state === "running" ? null : s.exit_status === null ? "ended" : `exit status ${s.exit_status}`);
     this.state.dataset.running = String(s.running);
+    this.state.dataset.state = state;
     setClass(this.el, "is-stopped", !s.running);
+    setHidden(this.restartBtn, state === "running");
+    setAttr(this.restartBtn, "aria-label", `Restart ${label} (${s.target}) in this workspace`);
     setText(this.name, label);
+    setText(this.tag, `#${sessionTag(s)}`);
+    setAttr(this.tag, "title", `session id ${s.id}`);
+    setText(this.attach, s.attach_cmd);
+    setHidden(this.attach, !s.attach_cmd);
     setText(this.target, s.nickname ? s.target : "");
     setHidden(this.target, !s.nickname);
     setAttr(this.created, "datetime", s.created_at || null);

@@ -2,6 +2,7 @@
 // live from the dashboard state (name, target, running state, attention, workspace git state).
 // The dashboard connection keeps running underneath; this view never opens a second one.
 
+import { socketAddress } from "../auth";
 import { type ConnectionStatus, DashboardConnection } from "../connection";
 import { h, setAttr, setClass, setHidden, setText } from "../dom";
 import {
@@ -12,11 +13,11 @@ import {
   parseTerminalMessage,
   resizeFrame,
   runStateLabel,
-  terminalSocketUrl,
+  terminalSocketPath,
 } from "../terminal/protocol";
 import type { XtermPane } from "../terminal/xtermPane";
 import type { Session, Workspace } from "../types";
-import { needsAttention, sessionLabel } from "../view";
+import { needsAttention, repoName, sessionLabel, sessionTag } from "../view";
 import { ConnectionIndicator } from "./connectionIndicator";
 import { GitStats } from "./gitStats";
 import { humanizeNudge } from "./sessionRow";
@@ -33,6 +34,8 @@ let paneModule: Promise<PaneModule> | null = null;
 const loadPane = (): Promise<PaneModule> => (paneModule ??= import("../terminal/xtermPane"));
 
 export interface SessionViewDeps {
+  /** Start this ended session again (the app moves the view to the new session). */
+  restart(session: Session): void;
   copy(text: string): Promise<boolean>;
   /** Something worth a toast (a failed copy, say). */
   toast(message: string, kind: "success" | "error"): void;
@@ -72,6 +75,8 @@ export class SessionView {
   private readonly loading: HTMLParagraphElement;
   private readonly jump: HTMLButtonElement;
   private readonly copyAttach: HTMLButtonElement;
+  private readonly restartBtn: HTMLButtonElement;
+  private readonly tag: HTMLSpanElement;
   private screen: HTMLDivElement;
 
   constructor(private readonly deps: SessionViewDeps) {
@@ -116,6 +121,19 @@ export class SessionView {
       attrs: { type: "button" },
       on: { click: () => void this.copyAttachCmd() },
     });
+    this.restartBtn = h("button", {
+      class: "btn btn-small btn-primary",
+      testid: "term-restart",
+      text: "Restart",
+      attrs: { type: "button", title: "Start this target again in the same workspace, with the same name" },
+      on: {
+        click: () => {
+          if (this.last && !this.ended) this.deps.restart(this.last.session);
+        },
+      },
+    });
+    this.restartBtn.hidden = true;
+    this.tag = h("span", { class: "session-tag", testid: "term-session-tag" });
     this.notice = h("div", { class: "term-notice", testid: "term-notice", attrs: { role: "status" } });
     this.notice.hidden = true;
     this.inputNote = h("div", { class: "term-input-note", testid: "term-input-note", attrs: { role: "alert" } });
@@ -146,10 +164,10 @@ export class SessionView {
           "div",
           { class: "term-head-main" },
           h("a", { class: "btn btn-small term-back", attrs: { href: "#/" }, testid: "back-to-dashboard", text: "← Dashboard" }),
-          h("div", { class: "term-name" }, this.title, this.target),
+          h("div", { class: "term-name" }, this.title, this.target, this.tag),
           this.runState,
           this.attention,
-          h("div", { class: "term-head-end" }, this.copyAttach, this.indicator.el),
+          h("div", { class: "term-head-end" }, this.restartBtn, this.copyAttach, this.indicator.el),
         ),
         this.git,
       ),
@@ -240,6 +258,7 @@ export class SessionView {
     setHidden(this.indicator.el, true);
     setClass(this.box, "is-disconnected", false);
     this.setNotice(notice);
+    this.renderHeader();
   }
 
   tick(now: number): void {
@@ -250,6 +269,11 @@ export class SessionView {
     this.conn?.networkChanged();
   }
 
+  /** The dashboard learned we are signed out: this view's socket stops trying too. */
+  signOut(reason: string): void {
+    this.conn?.signOut(reason);
+  }
+
   private newScreen(): HTMLDivElement {
     return h("div", { class: "term-screen", testid: "term-screen" });
   }
@@ -257,8 +281,9 @@ export class SessionView {
   private maybeConnect(): void {
     if (this.conn || this.ended || !this.pane || this.sessionId === null) return;
     const gen = this.generation;
+    const path = terminalSocketPath(this.sessionId);
     const conn = new DashboardConnection({
-      url: terminalSocketUrl(location, this.sessionId),
+      url: () => socketAddress(path, location),
       onMessage: (d) => gen === this.generation && this.onMessage(d),
       onStatus: (s) => gen === this.generation && this.onStatus(s),
       onOpen: () => {
@@ -313,7 +338,8 @@ export class SessionView {
   private sendInput(data: string): void {
     const conn = this.conn;
     if (!conn || conn.status.state !== "connected") {
-      this.showInputNote(this.ended ? "This session is gone: input is not sent." : "Not connected: that input was not sent.");
+      if (this.ended) this.showInputNote("This session is gone: what you type is not sent anywhere.", true);
+      else this.showInputNote("Not connected: that input was not sent.");
       return;
     }
     for (const frame of inputFrames(data)) {
@@ -331,12 +357,20 @@ export class SessionView {
     setText(this.title, s ? sessionLabel(s) : id);
     setText(this.target, s?.nickname ? s.target : "");
     setHidden(this.target, !s?.nickname);
+    setText(this.tag, s || id ? `#${sessionTag({ id: s?.id ?? id })}` : "");
     const run = s ? { running: s.running, exit_status: s.exit_status } : this.termRunning;
-    setHidden(this.runState, run === null);
-    if (run) {
+    setHidden(this.runState, run === null && !this.ended);
+    if (this.ended) {
+      // Gone: whatever the last state said, nothing runs there any more.
+      setText(this.runState, "Disposed");
+      this.runState.dataset.running = "false";
+      this.runState.dataset.state = "disposed";
+    } else if (run) {
       setText(this.runState, runStateLabel(run.running, run.exit_status));
       this.runState.dataset.running = String(run.running);
+      this.runState.dataset.state = run.running ? "running" : run.exit_status === 0 ? "done" : "exited";
     }
+    setHidden(this.restartBtn, this.ended || !s || s.running);
     const attn = s !== null && needsAttention(s);
     setHidden(this.attention, !attn);
     setText(this.attentionState, s ? humanizeNudge(s.nudge_state) : "");
@@ -345,7 +379,7 @@ export class SessionView {
     setClass(this.el, "needs-attention", attn);
     setHidden(this.git, w === null);
     if (w) {
-      setText(this.repo, w.short_repo || w.repo);
+      setText(this.repo, repoName(w));
       setAttr(this.repo, "title", w.repo);
       setText(this.branch, w.branch);
       setText(this.wsId, w.id);
@@ -363,12 +397,12 @@ export class SessionView {
     setHidden(this.notice, text === "");
   }
 
-  private showInputNote(text: string): void {
+  private showInputNote(text: string, sticky = false): void {
     if (this.noticeTimer !== null) clearTimeout(this.noticeTimer);
     this.noticeTimer = null;
     setText(this.inputNote, text);
     setHidden(this.inputNote, text === "");
-    if (text) this.noticeTimer = setTimeout(() => this.showInputNote(""), 4000);
+    if (text && !sticky) this.noticeTimer = setTimeout(() => this.showInputNote(""), 4000);
   }
 
   private async copySelection(text: string): Promise<void> {

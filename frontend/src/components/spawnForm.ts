@@ -5,6 +5,7 @@ import { type Api, newRequestId, type SpawnItem, type SpawnRequest } from "../ap
 import { h, setHidden, setText } from "../dom";
 import { sessionHref } from "../router";
 import type { Config, RunTarget, Workspace } from "../types";
+import { repoName, sessionLabel, sessionTag } from "../view";
 
 export const MAX_COUNT = 20;
 
@@ -37,6 +38,8 @@ export class SpawnForm {
   private repoSig = "";
   private targetSig = "";
   private wsSig: string | null = null;
+  /** The last spawn's sessions, kept live: renamed, ended or disposed since. */
+  private spawned: { item: Extract<SpawnItem, { session_id: string }>; li: HTMLLIElement; seen: boolean }[] = [];
   private busy = false;
   private hasRepos = true;
   private countsInitialised = false;
@@ -119,17 +122,18 @@ export class SpawnForm {
 
   setWorkspaces(workspaces: Workspace[]): void {
     this.workspaces = workspaces;
-    const sig = workspaces.map((w) => `${w.id}\u0000${w.short_repo}\u0000${w.branch}`).join("\u0001");
+    this.renderSpawned();
+    const sig = workspaces.map((w) => `${w.id}\u0000${repoName(w)}\u0000${w.branch}`).join("\u0001");
     if (sig === this.wsSig) return;
     this.wsSig = sig;
     const keep = this.where.value;
     // Rebuilding an open <select> would close it: only done when the set of workspaces changed.
     this.where.replaceChildren(
       h("option", { attrs: { value: "" }, text: "New workspace (repository + branch)" }),
-      ...workspaces.map((w) => h("option", { attrs: { value: w.id }, text: `${w.id} — ${w.short_repo} @ ${w.branch}` })),
+      ...workspaces.map((w) => h("option", { attrs: { value: w.id }, text: `${w.id} — ${repoName(w)} @ ${w.branch}` })),
     );
     if (keep && workspaces.some((w) => w.id === keep)) this.where.value = keep;
-    else if (keep) this.showStatus(`Workspace ${keep} is gone; spawning into a new workspace.`);
+    else if (keep) this.showStatus(`Workspace ${keep} was disposed. “Where” is back to a new workspace.`);
     this.syncMode();
     this.syncBranches();
   }
@@ -221,7 +225,7 @@ export class SpawnForm {
   private syncBranches(): void {
     const repo = this.repo.value;
     const branches = new Set(
-      this.workspaces.filter((w) => w.short_repo === repo || w.repo === repo || w.repo.endsWith(`/${repo}`)).map((w) => w.branch),
+      this.workspaces.filter((w) => w.repo_name === repo || w.short_repo === repo || w.repo === repo || w.repo.endsWith(`/${repo}`)).map((w) => w.branch),
     );
     const sig = [...branches].sort().join("\u0000");
     if (this.branches.dataset.sig === sig) return;
@@ -305,18 +309,48 @@ export class SpawnForm {
   }
 
   private renderResults(items: SpawnItem[]): void {
+    this.spawned = [];
     this.results.replaceChildren(
-      ...items.map((item) =>
-        "error" in item
-          ? h("li", { class: "result-error", testid: "spawn-result-error" }, h("strong", { text: `${item.target}: ` }), item.error)
-          : h(
-              "li",
-              { class: "result-ok", testid: "spawn-result-ok" },
-              `✓ ${item.nickname || item.target} in ${item.workspace_id} `,
-              h("a", { attrs: { href: sessionHref(item.session_id) }, text: "Open" }),
-            ),
-      ),
+      ...items.map((item) => {
+        if ("error" in item) {
+          return h("li", { class: "result-error", testid: "spawn-result-error" }, h("strong", { text: `${item.target}: ` }), item.error);
+        }
+        const li = h("li", { class: "result-ok", testid: "spawn-result-ok" });
+        li.dataset.sessionId = item.session_id;
+        this.spawned.push({ item, li, seen: false });
+        return li;
+      }),
     );
+    this.renderSpawned();
     setHidden(this.results, items.length === 0);
+  }
+
+  /** Each spawned session as it is now: its current name, and "Open" only while it exists. */
+  private renderSpawned(): void {
+    for (const entry of this.spawned) {
+      const { item, li } = entry;
+      const ws = this.workspaces.find((w) => w.sessions.some((s) => s.id === item.session_id));
+      const s = ws?.sessions.find((x) => x.id === item.session_id);
+      if (s) entry.seen = true;
+      // Not listed yet (the push may come after the answer) is not gone.
+      const gone = !s && entry.seen;
+      const name = s ? sessionLabel(s) : item.nickname || item.target;
+      const tag = `#${sessionTag({ id: item.session_id })}`;
+      const sig = gone ? "gone" : `live\u0000${name}`;
+      if (li.dataset.sig === sig) continue;
+      li.dataset.sig = sig;
+      if (!gone) {
+        li.className = "result-ok";
+        li.replaceChildren(
+          `✓ ${name} `,
+          h("span", { class: "session-tag", text: tag }),
+          ` in ${item.workspace_id} `,
+          h("a", { attrs: { href: sessionHref(item.session_id) }, testid: "spawn-result-open", text: "Open" }),
+        );
+      } else {
+        li.className = "result-gone";
+        li.replaceChildren(`${name} `, h("span", { class: "session-tag", text: tag }), ` in ${item.workspace_id}: disposed since`);
+      }
+    }
   }
 }

@@ -33,6 +33,7 @@ function actions(overrides: Partial<WorkspaceActions> = {}): WorkspaceActions {
   return {
     rename: vi.fn(async () => ({ ok: true as const, status: 200, data: {} })),
     disposeSession: vi.fn(),
+    restartSession: vi.fn(),
     disposeWorkspace: vi.fn(),
     spawnInto: vi.fn(),
     copy: vi.fn(async () => true),

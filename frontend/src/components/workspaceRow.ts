@@ -2,6 +2,7 @@
 
 import { h, reconcileChildren, setAttr, setClass, setHidden, setText } from "../dom";
 import type { Session, Workspace } from "../types";
+import { repoName } from "../view";
 import { GitStats } from "./gitStats";
 import { type SessionActions, SessionRow } from "./sessionRow";
 
@@ -92,7 +93,7 @@ export class WorkspaceRow {
     if (sig === this.signature) return;
     this.signature = sig;
 
-    setText(this.repo, w.short_repo || w.repo);
+    setText(this.repo, repoName(w));
     setAttr(this.repo, "title", w.repo);
     setText(this.branch, w.branch);
     setText(this.idLabel, w.id);

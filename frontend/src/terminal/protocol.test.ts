@@ -8,7 +8,7 @@ import {
   runStateLabel,
   splitInput,
   type TerminalSink,
-  terminalSocketUrl,
+  terminalSocketPath,
 } from "./protocol";
 
 /** Records what the view would do to xterm.js; `write` callbacks run at once (in order). */
@@ -147,16 +147,15 @@ describe("input frames", () => {
 });
 
 describe("helpers", () => {
-  it("builds the socket URL from the page's origin", () => {
-    expect(terminalSocketUrl({ protocol: "http:", host: "127.0.0.1:8765" }, "demo-001-ab")).toBe(
-      "ws://127.0.0.1:8765/ws/terminal/demo-001-ab",
-    );
-    expect(terminalSocketUrl({ protocol: "https:", host: "x.test" }, "a/b c")).toBe("wss://x.test/ws/terminal/a%2Fb%20c");
+  it("builds the socket path, the id escaped", () => {
+    expect(terminalSocketPath("demo-001-ab")).toBe("/ws/terminal/demo-001-ab");
+    expect(terminalSocketPath("a/b c")).toBe("/ws/terminal/a%2Fb%20c");
   });
 
   it("labels the run state", () => {
     expect(runStateLabel(true, null)).toBe("Running");
     expect(runStateLabel(false, null)).toBe("Stopped");
     expect(runStateLabel(false, 3)).toBe("Stopped · exit 3");
+    expect(runStateLabel(false, 0)).toBe("Done");
   });
 });

@@ -21,9 +21,8 @@ export const DISPOSED_REASON = "session disposed";
 
 const HIDE_CURSOR = "\x1b[?25l";
 
-export function terminalSocketUrl(loc: Pick<Location, "protocol" | "host">, sessionId: string): string {
-  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws/terminal/${encodeURIComponent(sessionId)}`;
+export function terminalSocketPath(sessionId: string): string {
+  return `/ws/terminal/${encodeURIComponent(sessionId)}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -122,5 +121,6 @@ export function resizeFrame(cols: number, rows: number): string {
 /** The header's words for the process state. */
 export function runStateLabel(running: boolean, exitStatus: number | null): string {
   if (running) return "Running";
+  if (exitStatus === 0) return "Done";
   return exitStatus === null ? "Stopped" : `Stopped · exit ${exitStatus}`;
 }
