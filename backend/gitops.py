@@ -167,7 +167,7 @@ def has_ref(r: git.Repo, ref: str) -> bool:
 class _Refs:
     present: set[str]  # which of refs/heads/<branch> and refs/remotes/origin/<branch> exist
     base: str | None  # the remote's default branch (origin/HEAD, else main, else master)
-    base_commit: str  # its commit, "" without one
+    commit: str  # its commit, "" without one
 
 
 def _refs(r: git.Repo, branch: str) -> _Refs:
@@ -227,6 +227,87 @@ def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report
         raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
     finally:
         r.close()
+
+
+@dataclass(frozen=True)
+class NewBranch:
+    """A worktree registered for a new branch before the fetch, from the default branch as
+    last fetched (``base`` at ``commit``); its files come while the fetch runs."""
+
+    base: str
+    commit: str
+
+
+def start_new_branch(bare: Path, branch: str, path: Path) -> NewBranch | None:
+    """Register a worktree of a new ``branch`` off the remote's default branch as last fetched,
+    without its files (``checkout_files`` brings them, alongside the fetch). None, with nothing
+    left behind, unless ``branch`` is new here and a default branch is known. (Registering must
+    come before the fetch starts: a fetch that meets a half-made worktree fails.)"""
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        refs = _refs(r, branch)
+        if refs.present or refs.base is None or not refs.commit:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            r.git.worktree(
+                "add", "-q", "--no-checkout", "--no-track", "-b", branch, str(path), refs.commit
+            )
+        except git.GitCommandError:
+            _undo(r, branch, path)
+            return None
+        return NewBranch(refs.base, refs.commit)
+    finally:
+        r.close()
+
+
+def checkout_files(path: Path, commit: str) -> bool:
+    """The files of ``commit`` into the worktree at ``path`` (its branch is new: nothing in it)."""
+    try:
+        git.Git(path).execute(["git", "reset", "-q", "--hard", commit], env=GIT_ENV)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def settle_new_branch(
+    bare: Path, branch: str, path: Path, start: NewBranch, report: Report
+) -> bool:
+    """After the fetch: keep the new branch if it is still what the remote says a new branch
+    starts from, moved to the fetched tip if the remote moved on. False when the branch turned
+    out to exist on the remote, the default branch changed, or git refused: then
+    ``undo_new_branch`` and the usual way."""
+    report("checkout", None, f"Creating worktree for {branch}")
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        after = _refs(r, branch)
+    finally:
+        r.close()
+    if f"refs/remotes/origin/{branch}" in after.present or after.base != start.base:
+        return False
+    return after.commit == start.commit or checkout_files(path, after.commit)
+
+
+def undo_new_branch(bare: Path, branch: str, path: Path) -> None:
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        _undo(r, branch, path)
+    finally:
+        r.close()
+
+
+def _undo(r: git.Repo, branch: str, path: Path) -> None:
+    """Remove a worktree and the branch made for it (the branch did not exist before)."""
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("remove", "--force", "--force", str(path))
+    with contextlib.suppress(git.GitCommandError):
+        r.git.branch("-D", branch)
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("prune")
 
 
 def checkout_clone(branch: str, path: Path, report: Report) -> None:

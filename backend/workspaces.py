@@ -131,10 +131,13 @@ class WorkspaceManager:
                 # of the same repo gets its own full time once that one is stopped.
                 deadline = Deadline.after(cfg.git_clone_timeout_ms / 1000)
                 if worktree_mode:
-                    await self._fetch_bare(repo, deadline, report)
-                    await asyncio.to_thread(
-                        gitops.add_worktree, self.bare_path(repo), repo, branch, path, report
-                    )
+                    if not await self._new_branch_while_fetching(
+                        repo, branch, path, deadline, report
+                    ):
+                        await self._fetch_bare(repo, deadline, report)
+                        await asyncio.to_thread(
+                            gitops.add_worktree, self.bare_path(repo), repo, branch, path, report
+                        )
                 else:
                     await self._clone(repo, path, deadline, report)
                     await asyncio.to_thread(gitops.checkout_clone, branch, path, report)
@@ -205,6 +208,36 @@ class WorkspaceManager:
             await asyncio.to_thread(gitops.discard_bare, into, bare)
             raise
         await asyncio.to_thread(gitops.finish_bare, into, bare)
+
+    async def _new_branch_while_fetching(
+        self, repo: Repo, branch: str, path: Path, deadline: Deadline, report: Report
+    ) -> bool:
+        """The usual spawn, a new branch off the default branch of a repo cloned before: the
+        worktree's files are checked out while the fetch runs (the two slow steps, which ran
+        one after the other), then moved to the fetched tip if the remote moved on. False,
+        with nothing left behind, to take the usual way (see ``gitops.start_new_branch``)."""
+        from backend import gitops
+
+        bare = self.bare_path(repo)
+        if not (bare / "HEAD").exists():
+            return False
+        start = await asyncio.to_thread(gitops.start_new_branch, bare, branch, path)
+        if start is None:
+            return False
+        fetched, checked_out = await asyncio.gather(
+            self._fetch_bare(repo, deadline, report),
+            asyncio.to_thread(gitops.checkout_files, path, start.commit),
+            return_exceptions=True,
+        )
+        if isinstance(fetched, BaseException):
+            await asyncio.to_thread(gitops.undo_new_branch, bare, branch, path)
+            raise fetched
+        if checked_out is True and await asyncio.to_thread(
+            gitops.settle_new_branch, bare, branch, path, start, report
+        ):
+            return True
+        await asyncio.to_thread(gitops.undo_new_branch, bare, branch, path)
+        return False
 
     async def _remote_head(
         self, url: str, into: Path, repo: Repo, deadline: Deadline
