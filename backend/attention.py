@@ -26,6 +26,7 @@ import re
 import time
 
 from backend.errors import NotFound
+from backend.events import Change
 from backend.models import Session
 from backend.sessions import SessionManager
 from backend.tmux import Tmux, TmuxError
@@ -145,22 +146,28 @@ class AttentionMonitor:
             return
         if prompt is not None:
             if s.nudge_source != "agent" or not s.nudge_state:
-                self.sessions.set_nudge(session_id, NEEDS_INPUT, prompt, source="detector")
+                self.sessions.set_nudge(
+                    session_id, NEEDS_INPUT, prompt, source="detector", kind=Change.BACKGROUND
+                )
         elif s.nudge_source == "detector" and s.nudge_state == NEEDS_INPUT:
-            self.sessions.clear_nudge(session_id)
+            self.sessions.clear_nudge(session_id, kind=Change.BACKGROUND)
 
     def _mark_exited(self, s: Session) -> None:
         if s.exit_status == 0:
             # A clean exit is "done" (its own run state), not something that needs the user.
             # The status may come a moment after the pane died: take back our own "Exited".
             if s.nudge_source == "detector" and s.nudge_state == EXITED:
-                self.sessions.clear_nudge(s.id)
+                self.sessions.clear_nudge(s.id, kind=Change.BACKGROUND)
             return
         if s.nudge_state and (s.nudge_source == "agent" or s.nudge_state == EXITED):
             if s.nudge_source == "detector" and s.nudge_summary != _exit_summary(s):
-                self.sessions.set_nudge(s.id, EXITED, _exit_summary(s), source="detector")
+                self.sessions.set_nudge(
+                    s.id, EXITED, _exit_summary(s), source="detector", kind=Change.BACKGROUND
+                )
             return
-        self.sessions.set_nudge(s.id, EXITED, _exit_summary(s), source="detector")
+        self.sessions.set_nudge(
+            s.id, EXITED, _exit_summary(s), source="detector", kind=Change.BACKGROUND
+        )
 
 
 def _exit_summary(s: Session) -> str:

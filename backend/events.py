@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,12 +11,20 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+class Change(enum.Enum):
+    """Who made a change, which decides how soon it is pushed (docs/PROTOCOL.md)."""
+
+    ACTION = "action"  # a person's own action (spawn, dispose, rename, nudge, ...): at once
+    BACKGROUND = "background"  # found by a loop (git status, exits): debounced without loss
+    OUTPUT = "output"  # only ``last_output_at`` moved: throttled, then debounced
+
+
 @dataclass(frozen=True)
 class SessionsChanged:
-    """The dashboard payload may differ now. ``throttled`` marks output-time-only changes."""
+    """The dashboard payload may differ now."""
 
     reason: str
-    throttled: bool = False
+    kind: Change = Change.ACTION
 
 
 @dataclass(frozen=True)

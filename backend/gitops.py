@@ -16,6 +16,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -66,17 +67,34 @@ def git_message(e: Exception) -> str:
     return str(e)
 
 
+_BAD_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
 def check_branch(branch: str) -> str:
+    """The branch name, stripped, if git would take it (``git check-ref-format --branch``'s
+    rules, checked here: no process for what every spawn on a new branch asks)."""
     branch = branch.strip()
     if not branch:
         raise BadRequest('"branch" must be a non-empty string')
     if len(branch) > 200 or branch.startswith("-") or any(ord(c) < 33 for c in branch):
         raise BadRequest(f"{branch[:80]!r} is not a valid git branch name")
-    try:
-        git.Git().check_ref_format("--branch", branch)
-    except git.GitCommandError:
-        raise BadRequest(f"{branch!r} is not a valid git branch name") from None
+    if not valid_branch_name(branch):
+        raise BadRequest(f"{branch!r} is not a valid git branch name")
     return branch
+
+
+def valid_branch_name(name: str) -> bool:
+    """git's ref-format rules for ``refs/heads/<name>`` (git help check-ref-format)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no file name, no ref
+        return False
+    if name == "@" or _BAD_IN_REF.search(name):
+        return False
+    if name.startswith("/") or name.endswith(("/", ".")):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock")
+               for part in name.split("/"))  # fmt: skip
 
 
 def prepare_bare(bare: Path, url: str) -> Path:
@@ -85,7 +103,9 @@ def prepare_bare(bare: Path, url: str) -> Path:
     if (bare / "HEAD").exists():
         r = git.Repo(bare)
         try:
-            if r.git.config("remote.origin.url") != url:
+            with r.config_reader() as cfg:  # read in-process: no git run
+                current = cfg.get_value('remote "origin"', "url", "")
+            if current != url:
                 r.git.config("remote.origin.url", url)
         finally:
             r.close()
@@ -95,13 +115,34 @@ def prepare_bare(bare: Path, url: str) -> Path:
     for stale in bare.parent.glob(f".{glob.escape(bare.name)}.*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    r = git.Repo.init(tmp, bare=True)
+    r = git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True)  # no hooks
     try:
-        r.git.config("remote.origin.url", url)
-        r.git.config("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+        with r.config_writer() as cfg:  # written in-process: no git runs
+            cfg.set_value('remote "origin"', "url", url)
+            cfg.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
     finally:
         r.close()
     return tmp
+
+
+def has_default_branch(bare: Path) -> bool:
+    """Whether origin/HEAD (the remote's default branch) is known in ``bare``."""
+    return (bare / "refs" / "remotes" / "origin" / "HEAD").exists()
+
+
+def set_default_branch(bare: Path, name: str) -> bool:
+    """Point origin/HEAD at origin/<name>, as ``remote set-head --auto`` would after asking."""
+    if not valid_branch_name(name) or not (bare / "refs" / "remotes" / "origin" / name).is_file():
+        return False
+    r = git.Repo(bare)
+    try:
+        r.git.update_environment(**GIT_ENV)
+        r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{name}")
+        return True
+    except git.GitCommandError:
+        return False
+    finally:
+        r.close()
 
 
 def finish_bare(fetched: Path, bare: Path) -> None:
@@ -114,16 +155,6 @@ def discard_bare(fetched: Path, bare: Path) -> None:
         shutil.rmtree(fetched, ignore_errors=True)
 
 
-def default_ref(r: git.Repo) -> str | None:
-    with contextlib.suppress(git.GitCommandError):
-        return str(r.git.symbolic_ref("refs/remotes/origin/HEAD")).strip()
-    for name in ("main", "master"):
-        with contextlib.suppress(git.GitCommandError):
-            r.git.rev_parse("--verify", "-q", f"refs/remotes/origin/{name}")
-            return f"refs/remotes/origin/{name}"
-    return None
-
-
 def has_ref(r: git.Repo, ref: str) -> bool:
     try:
         r.git.rev_parse("--verify", "-q", ref)
@@ -132,24 +163,62 @@ def has_ref(r: git.Repo, ref: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class _Refs:
+    present: set[str]  # which of refs/heads/<branch> and refs/remotes/origin/<branch> exist
+    base: str | None  # the remote's default branch (origin/HEAD, else main, else master)
+    commit: str  # its commit, "" without one
+
+
+def _refs(r: git.Repo, branch: str) -> _Refs:
+    """What a new worktree of ``branch`` starts from: one git run."""
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
+    defaults = [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    try:
+        out = r.git.for_each_ref("--format=%(refname) %(objectname) %(symref)", *wanted, *defaults)
+    except git.GitCommandError:
+        return _Refs(set(), None, "")
+    found: dict[str, tuple[str, str]] = {}
+    for line in str(out).splitlines():
+        name, commit, target = [*line.split(" "), "", ""][:3]
+        found[name] = (commit, target)
+    present = {ref for ref in wanted if ref in found}
+    commit, base = found.get("refs/remotes/origin/HEAD", ("", ""))
+    if not base:  # no symbolic origin/HEAD: main, else master
+        base = next((d for d in defaults[1:] if d in found), "")
+        commit = found[base][0] if base else ""
+    return _Refs(present, base or None, commit)
+
+
 def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
     """A worktree of the (freshly fetched) bare repo for ``branch``: local work only."""
     r = git.Repo(bare)
     r.git.update_environment(**GIT_ENV)
     report("checkout", None, f"Creating worktree for {branch}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(git.GitCommandError):
-        r.git.worktree("prune")
+    refs = _refs(r, branch)
+    if f"refs/heads/{branch}" in refs.present:
+        args = [str(path), branch]
+    elif f"refs/remotes/origin/{branch}" in refs.present:
+        args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
+    elif refs.base is None:
+        r.close()
+        raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
+    else:
+        args = ["--no-track", "-b", branch, str(path), refs.base]
     try:
-        if has_ref(r, f"refs/heads/{branch}"):
-            r.git.worktree("add", str(path), branch)
-        elif has_ref(r, f"refs/remotes/origin/{branch}"):
-            r.git.worktree("add", "--track", "-b", branch, str(path), f"origin/{branch}")
-        else:
-            base = default_ref(r)
-            if base is None:
-                raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
-            r.git.worktree("add", "--no-track", "-b", branch, str(path), base)
+        try:
+            r.git.worktree("add", *args)
+        except git.GitCommandError:
+            # A worktree deleted by hand is still registered (its path, its branch): forget
+            # the stale ones and try once more (pruning first on every spawn cost a git run).
+            with contextlib.suppress(git.GitCommandError):
+                r.git.worktree("prune")
+            r.git.worktree("add", *args)
     except git.GitCommandError as e:
         shutil.rmtree(path, ignore_errors=True)
         msg = git_message(e)
@@ -158,6 +227,87 @@ def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report
         raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
     finally:
         r.close()
+
+
+@dataclass(frozen=True)
+class NewBranch:
+    """A worktree registered for a new branch before the fetch, from the default branch as
+    last fetched (``base`` at ``commit``); its files come while the fetch runs."""
+
+    base: str
+    commit: str
+
+
+def start_new_branch(bare: Path, branch: str, path: Path) -> NewBranch | None:
+    """Register a worktree of a new ``branch`` off the remote's default branch as last fetched,
+    without its files (``checkout_files`` brings them, alongside the fetch). None, with nothing
+    left behind, unless ``branch`` is new here and a default branch is known. (Registering must
+    come before the fetch starts: a fetch that meets a half-made worktree fails.)"""
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        refs = _refs(r, branch)
+        if refs.present or refs.base is None or not refs.commit:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            r.git.worktree(
+                "add", "-q", "--no-checkout", "--no-track", "-b", branch, str(path), refs.commit
+            )
+        except git.GitCommandError:
+            _undo(r, branch, path)
+            return None
+        return NewBranch(refs.base, refs.commit)
+    finally:
+        r.close()
+
+
+def checkout_files(path: Path, commit: str) -> bool:
+    """The files of ``commit`` into the worktree at ``path`` (its branch is new: nothing in it)."""
+    try:
+        git.Git(path).execute(["git", "reset", "-q", "--hard", commit], env=GIT_ENV)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def settle_new_branch(
+    bare: Path, branch: str, path: Path, start: NewBranch, report: Report
+) -> bool:
+    """After the fetch: keep the new branch if it is still what the remote says a new branch
+    starts from, moved to the fetched tip if the remote moved on. False when the branch turned
+    out to exist on the remote, the default branch changed, or git refused: then
+    ``undo_new_branch`` and the usual way."""
+    report("checkout", None, f"Creating worktree for {branch}")
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        after = _refs(r, branch)
+    finally:
+        r.close()
+    if f"refs/remotes/origin/{branch}" in after.present or after.base != start.base:
+        return False
+    return after.commit == start.commit or checkout_files(path, after.commit)
+
+
+def undo_new_branch(bare: Path, branch: str, path: Path) -> None:
+    r = git.Repo(bare)
+    r.git.update_environment(**GIT_ENV)
+    try:
+        _undo(r, branch, path)
+    finally:
+        r.close()
+
+
+def _undo(r: git.Repo, branch: str, path: Path) -> None:
+    """Remove a worktree and the branch made for it (the branch did not exist before)."""
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("remove", "--force", "--force", str(path))
+    with contextlib.suppress(git.GitCommandError):
+        r.git.branch("-D", branch)
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(git.GitCommandError):
+        r.git.worktree("prune")
 
 
 def checkout_clone(branch: str, path: Path, report: Report) -> None:

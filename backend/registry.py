@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .events import EventBus, SessionsChanged
+from .events import Change, EventBus, SessionsChanged
 from .store import State, StateStore
 
 
@@ -22,7 +22,8 @@ class Registry:
         self.state = store.load()
 
     @contextmanager
-    def change(self, reason: str, *, throttled: bool = False) -> Iterator[State]:
+    def change(self, reason: str, *, kind: Change = Change.ACTION) -> Iterator[State]:
+        """``kind``: a person's action unless a loop says otherwise (see ``Change``)."""
         # Records hold only immutable values, so a copy of each object is a full snapshot.
         workspaces = {k: copy.copy(v) for k, v in self.state.workspaces.items()}
         sessions = {k: copy.copy(v) for k, v in self.state.sessions.items()}
@@ -33,4 +34,4 @@ class Registry:
             self.state.workspaces = workspaces
             self.state.sessions = sessions
             raise
-        self.events.emit(SessionsChanged(reason, throttled=throttled))
+        self.events.emit(SessionsChanged(reason, kind))

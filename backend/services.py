@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import importlib
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
 from .errors import BadRequest, Conflict, StorageError
-from .events import ConfigChanged, EventBus
+from .events import Change, ConfigChanged, EventBus
 from .fileio import DataDirError, prepare_dir, remove_stale_temps
 from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
@@ -49,6 +50,7 @@ GIT_COALESCE_SECONDS = 0.15
 HELD_OUTPUT_RECHECK_SECONDS = 1.0
 MAX_SESSIONS_PER_SPAWN = 50
 TRASH_PRUNE_SECONDS = 3600.0
+WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,13 @@ class Services:
         self.tasks.spawn(self._git_loop(), name="git-status-loop")
         self.tasks.spawn(self._session_loop(), name="session-loop")
         self.tasks.spawn(self._trash_loop(), name="trash-prune-loop")
+        self.tasks.spawn(self._warm_up(), name="warm-up")
+
+    async def _warm_up(self) -> None:
+        """Import GitPython (~60-90 ms) in a worker thread once start-up is over, so that the
+        first spawn of a workspace does not pay for it on the event loop."""
+        await asyncio.sleep(WARM_UP_AFTER_SECONDS)
+        await asyncio.to_thread(importlib.import_module, "backend.gitops")
 
     async def begin_shutdown(self, request_grace: float = 1.0) -> None:
         """Close every WebSocket with 1000 and let the HTTP requests being answered finish
@@ -562,7 +571,7 @@ class Services:
         self.git_passes += 1
         if not changes:
             return False
-        with self.registry.change("git status") as st:
+        with self.registry.change("git status", kind=Change.BACKGROUND) as st:
             for wid, result in changes:
                 live = st.workspaces.get(wid)
                 if live is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound, StorageError
+from .events import Change
 from .fileio import make_private_dir
 from .models import Session, Workspace, valid_id
 from .registry import Registry
@@ -334,7 +335,13 @@ class SessionManager:
             session.nickname = nickname
 
     def set_nudge(
-        self, session_id: str, state: str, summary: str, *, source: str = "agent"
+        self,
+        session_id: str,
+        state: str,
+        summary: str,
+        *,
+        source: str = "agent",
+        kind: Change = Change.ACTION,
     ) -> None:
         session = self.get(session_id)
         state = state.strip()
@@ -349,16 +356,16 @@ class SessionManager:
             source,
         ):
             return
-        with self.registry.change("nudge"):
+        with self.registry.change("nudge", kind=kind):
             session.nudge_state = state
             session.nudge_summary = summary
             session.nudge_source = source
 
-    def clear_nudge(self, session_id: str) -> None:
+    def clear_nudge(self, session_id: str, *, kind: Change = Change.ACTION) -> None:
         session = self.get(session_id)
         if not session.nudge_state and not session.nudge_summary:
             return
-        with self.registry.change("nudge"):
+        with self.registry.change("nudge", kind=kind):
             session.nudge_state = ""
             session.nudge_summary = ""
             session.nudge_source = ""
@@ -391,7 +398,7 @@ class SessionManager:
             if (s.running, s.exit_status, s.pid) != (running, status, pid):
                 changes.append((s, running, status, pid))
         if changes:
-            with self.registry.change("running"):
+            with self.registry.change("running", kind=Change.BACKGROUND):
                 for s, running, status, pid in changes:
                     s.running, s.exit_status, s.pid = running, status, pid
         return pending
@@ -419,7 +426,7 @@ class SessionManager:
             else:
                 held.add(s.id)
         if changes:
-            with self.registry.change("output", throttled=True):
+            with self.registry.change("output", kind=Change.OUTPUT):
                 for s, mtime in changes:
                     s.last_output_at = mtime
         return held

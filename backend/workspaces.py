@@ -103,7 +103,7 @@ class WorkspaceManager:
     async def create(self, repo: Repo, branch: str, *, request_id: str | None = None) -> Workspace:
         from backend import gitops  # GitPython is imported on first use, not at start-up
 
-        branch = await asyncio.to_thread(gitops.check_branch, branch)
+        branch = gitops.check_branch(branch)  # no git run: checked in-process
         cfg = self.config()
         worktree_mode = cfg.source_code_management == SCM_WORKTREE
         if worktree_mode:
@@ -132,10 +132,18 @@ class WorkspaceManager:
                 deadline = Deadline.after(cfg.git_clone_timeout_ms / 1000)
                 try:
                     if worktree_mode:
-                        await self._fetch_bare(repo, deadline, report)
-                        await asyncio.to_thread(
-                            gitops.add_worktree, self.bare_path(repo), repo, branch, path, report
-                        )
+                        if not await self._new_branch_while_fetching(
+                            repo, branch, path, deadline, report
+                        ):
+                            await self._fetch_bare(repo, deadline, report)
+                            await asyncio.to_thread(
+                                gitops.add_worktree,
+                                self.bare_path(repo),
+                                repo,
+                                branch,
+                                path,
+                                report,
+                            )
                     else:
                         await self._clone(repo, path, deadline, report)
                         await asyncio.to_thread(gitops.checkout_clone, branch, path, report)
@@ -177,31 +185,92 @@ class WorkspaceManager:
         url = local_url(repo.url)
         into = await asyncio.to_thread(gitops.prepare_bare, bare, url)
         try:
-            await self.remote.run(
-                ["fetch", "--progress", "--prune", "origin"],
+            fetch = self.remote.run(
+                ["fetch", "--progress", "--no-auto-maintenance", "--prune", "origin"],
                 cwd=into,
                 url=url,
                 what=f"fetch {repo.url}",
                 deadline=deadline,
                 report=lambda p, m: report("fetching", p, m),
             )
-            # origin/HEAD names the default branch new ones start from (asks the remote too)
-            try:
-                await self.remote.run(
-                    ["remote", "set-head", "origin", "--auto"],
-                    cwd=into,
-                    url=url,
-                    what=f"read the default branch of {repo.url}",
-                    deadline=deadline,
-                )
-            except RemoteGitTimeout:
-                raise
-            except RemoteGitError:
-                pass  # a remote without a HEAD: main/master are tried instead
+            if gitops.has_default_branch(into):
+                await fetch  # origin/HEAD known: no second round trip to the remote
+            else:
+                # origin/HEAD names the default branch new ones start from: asked of the remote
+                # while the fetch runs, then set (or, without an answer, as git does it)
+                head = self._remote_head(url, into, repo, deadline)
+                fetched, name = await asyncio.gather(fetch, head, return_exceptions=True)
+                if isinstance(fetched, BaseException):
+                    raise fetched
+                known = False
+                if isinstance(name, str):
+                    known = await asyncio.to_thread(gitops.set_default_branch, into, name)
+                if not known:
+                    try:
+                        await self.remote.run(
+                            ["remote", "set-head", "origin", "--auto"],
+                            cwd=into,
+                            url=url,
+                            what=f"read the default branch of {repo.url}",
+                            deadline=deadline,
+                        )
+                    except RemoteGitTimeout:
+                        raise
+                    except RemoteGitError:
+                        pass  # a remote without a HEAD: main/master are tried instead
         except BaseException:
             await asyncio.to_thread(gitops.discard_bare, into, bare)
             raise
         await asyncio.to_thread(gitops.finish_bare, into, bare)
+
+    async def _new_branch_while_fetching(
+        self, repo: Repo, branch: str, path: Path, deadline: Deadline, report: Report
+    ) -> bool:
+        """The usual spawn, a new branch off the default branch of a repo cloned before: the
+        worktree's files are checked out while the fetch runs (the two slow steps, which ran
+        one after the other), then moved to the fetched tip if the remote moved on. False,
+        with nothing left behind, to take the usual way (see ``gitops.start_new_branch``)."""
+        from backend import gitops
+
+        bare = self.bare_path(repo)
+        if not (bare / "HEAD").exists():
+            return False
+        start = await asyncio.to_thread(gitops.start_new_branch, bare, branch, path)
+        if start is None:
+            return False
+        fetched, checked_out = await asyncio.gather(
+            self._fetch_bare(repo, deadline, report),
+            asyncio.to_thread(gitops.checkout_files, path, start.commit),
+            return_exceptions=True,
+        )
+        if isinstance(fetched, BaseException):
+            await asyncio.to_thread(gitops.undo_new_branch, bare, branch, path)
+            raise fetched
+        if checked_out is True and await asyncio.to_thread(
+            gitops.settle_new_branch, bare, branch, path, start, report
+        ):
+            return True
+        await asyncio.to_thread(gitops.undo_new_branch, bare, branch, path)
+        return False
+
+    async def _remote_head(
+        self, url: str, into: Path, repo: Repo, deadline: Deadline
+    ) -> str | None:
+        """The branch the remote's HEAD names (``ls-remote --symref``), None without one."""
+        try:
+            out = await self.remote.run(
+                ["ls-remote", "--symref", "--", url, "HEAD"],
+                cwd=into,
+                url=url,
+                what=f"read the default branch of {repo.url}",
+                deadline=deadline,
+            )
+        except RemoteGitTimeout:
+            raise
+        except RemoteGitError:
+            return None
+        m = re.match(r"ref: refs/heads/(\S+)\tHEAD", out)
+        return m.group(1) if m else None
 
     async def _clone(self, repo: Repo, path: Path, deadline: Deadline, report: Report) -> None:
         url = local_url(repo.url)

@@ -3,6 +3,8 @@
 python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
 python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle
 python bench/bench_server.py spawn      # spawn into an existing workspace → sessions push
+python bench/bench_server.py branch     # spawn on a new branch (new worktree) → sessions push
+python bench/bench_server.py clone      # the first spawn of a repo (clone) → sessions push
 python bench/bench_server.py burst      # changes 50 ms apart → final state at every client
 python bench/bench_server.py fanout     # 200 clients, 100 ws × 3 sessions: one change → all
 python bench/bench_server.py all
@@ -16,9 +18,10 @@ import socket
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import httpx
-from common import BenchServer, RawWatcher, Watcher, compile_sources, summary
+from common import ROOT, BenchServer, RawWatcher, Watcher, compile_sources, summary
 
 
 def bench_start(repeat: int, python: str) -> None:
@@ -88,7 +91,7 @@ def bench_spawn(n: int, others: int) -> None:
                         lambda ws, sid=sid: any(x["id"] == sid for x in ws[0]["sessions"]), since
                     )
                     lat.append(t1 - t0)
-                    await c.post(f"/api/dispose/{sid}")
+                    await c.post(f"/api/dispose/{sid}", json={})
             await w.close()
             return lat
 
@@ -98,6 +101,75 @@ def bench_spawn(n: int, others: int) -> None:
         )
     finally:
         s.stop()
+
+
+def bench_spawn_new(n: int, *, clone: bool, against: Path | None = None) -> None:
+    """Spawn into a NEW workspace: on a new branch off the existing clone (a new worktree), or,
+    with ``clone``, the first spawn of a repo (the clone included). POST sent → the `sessions`
+    push holding the session, next to the HTTP answer's own time. With ``against`` (another
+    checkout, e.g. a `git worktree` of the previous commit) both servers run at once and the
+    spawns alternate between them, so both see the same load on a shared machine."""
+    repos = [{"name": f"c{i:02d}", "url": "ORIGIN"} for i in range(n)] if clone else None
+    codes = [ROOT] + ([against] if against is not None else [])
+    # clone: a fresh server whose first spawn is the first spawn after its start
+    servers = [
+        BenchServer(workspaces=0 if clone else 1, sessions_per_workspace=1, repos=repos, code=code)
+        for code in codes
+    ]
+    try:
+        for s in servers:
+            s.prepare()
+            s.start()
+            s.adopt_and_spawn()
+
+        async def one(
+            s: BenchServer, w: Watcher, c: httpx.AsyncClient, i: int
+        ) -> tuple[float, float]:
+            since = len(w.got)
+            body = {"repo": f"c{i:02d}" if clone else "proj", "branch": f"nb{i}"}
+            t0 = time.perf_counter()
+            r = await c.post("/api/spawn", json={**body, "targets": {"sleeper": 1}})
+            answered = time.perf_counter() - t0
+            r.raise_for_status()
+            sid, wid = r.json()[0]["session_id"], r.json()[0]["workspace_id"]
+            t1 = await w.when(
+                lambda ws, sid=sid: any(x["id"] == sid for wk in ws for x in wk["sessions"]),
+                since,
+            )
+            await c.post(f"/api/dispose/{sid}", json={})
+            (await c.post(f"/api/dispose-workspace/{wid}", json={})).raise_for_status()
+            return t1 - t0, answered
+
+        async def run() -> list[tuple[list[float], list[float]]]:
+            out: list[tuple[list[float], list[float]]] = [([], []) for _ in servers]
+            watchers = [Watcher(s.base, s.headers) for s in servers]
+            clients = [
+                httpx.AsyncClient(base_url=s.base, headers=s.headers, timeout=60) for s in servers
+            ]
+            for w in watchers:
+                await w.connect()
+            for i in range(n):
+                for k in range(len(servers)):
+                    await asyncio.sleep(1.1)  # a quiet window (> debounce) before each spawn
+                    lat, answer = await one(servers[k], watchers[k], clients[k], i)
+                    out[k][0].append(lat)
+                    out[k][1].append(answer)
+            for w in watchers:
+                await w.close()
+            for c in clients:
+                await c.aclose()
+            return out
+
+        results = asyncio.run(run())
+        what = "first spawn of a repo (clone)" if clone else "spawn on a new branch (worktree)"
+        target = "≤ 200 ms" if clone else "p50 ≤ 60 ms"
+        for code, (lat, answer) in zip(codes, results, strict=True):
+            label = "" if against is None else f" [{code}]"
+            print(f"{what} → push{label}: {summary(lat)}   (target {target})")
+            print(f"  its HTTP answer: {summary(answer)}")
+    finally:
+        for s in servers:
+            s.stop()
 
 
 def bench_burst(rounds: int) -> None:
@@ -202,7 +274,9 @@ def bench_fanout(clients: int, rounds: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["start", "idle", "spawn", "burst", "fanout", "all"])
+    p.add_argument(
+        "what", choices=["start", "idle", "spawn", "branch", "clone", "burst", "fanout", "all"]
+    )
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--idle-seconds", type=float, default=60)
     p.add_argument("--clients", type=int, default=200)
@@ -211,6 +285,11 @@ def main() -> None:
         default=sys.executable,
         help="interpreter for the server of `start`, e.g. a fresh venv's (`pip install .`)",
     )
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="branch/clone: another checkout run side by side (spawns alternate between them)",
+    )
     a = p.parse_args()
     compile_sources()
     if a.what in ("start", "all"):
@@ -218,6 +297,10 @@ def main() -> None:
     if a.what in ("spawn", "all"):
         bench_spawn(max(a.repeat, 50), others=1)
         bench_spawn(max(a.repeat, 50), others=0)
+    if a.what in ("branch", "all"):
+        bench_spawn_new(max(a.repeat, 12), clone=False, against=a.against)
+    if a.what in ("clone", "all"):
+        bench_spawn_new(max(a.repeat, 12), clone=True, against=a.against)
     if a.what in ("burst", "all"):
         bench_burst(a.repeat)
     if a.what in ("fanout", "all"):

@@ -63,14 +63,19 @@ class BenchServer:
         sessions_per_workspace: int = 0,
         config: dict[str, Any] | None = None,
         python: str = sys.executable,
+        repos: list[dict[str, str]] | None = None,
+        code: Path = ROOT,
     ) -> None:
+        """``code``: the checkout whose server runs (another one to compare side by side)."""
         self.python = python
+        self.code = code
         self.root = Path(tempfile.mkdtemp(prefix="sxb", dir="/tmp"))
         self.data = self.root / "d"
         self.token = "bench-token-0123456789"
         self.n_ws = workspaces
         self.n_sess = sessions_per_workspace
         self.config = config or {}
+        self.repos = repos or []  # more repos, "ORIGIN" as url standing for the test repo
         self.proc: subprocess.Popen[str] | None = None
         self.base = ""
 
@@ -88,7 +93,8 @@ class BenchServer:
         git(origin, "commit", "-q", "-m", "init")
         self.data.mkdir()
         cfg = {
-            "repos": [{"name": "proj", "url": str(origin)}],
+            "repos": [{"name": "proj", "url": str(origin)}]
+            + [{**r, "url": r["url"].replace("ORIGIN", str(origin))} for r in self.repos],
             "run_targets": [{"name": "sleeper", "type": "command", "command": "sleep 3600"}],
         }
         cfg.update(self.config)
@@ -121,7 +127,7 @@ class BenchServer:
                 "--token",
                 self.token,
             ],
-            cwd=ROOT,
+            cwd=self.code,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -146,7 +152,7 @@ class BenchServer:
     def adopt_and_spawn(self) -> None:
         with httpx.Client(base_url=self.base, headers=self.headers, timeout=120) as c:
             if self.n_ws:
-                c.post("/api/workspaces/scan").raise_for_status()
+                c.post("/api/workspaces/scan", json={}).raise_for_status()
             for w in c.get("/api/sessions").json():
                 for _ in range(self.n_sess):
                     r = c.post(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from backend.broadcast import Broadcaster, Client
-from backend.events import ConfigChanged, SessionsChanged
+from backend.broadcast import ACTION_BURST, ACTION_RATE, Broadcaster, Client
+from backend.events import Change, ConfigChanged, SessionsChanged, WorkspaceProgress
 
 pytestmark = pytest.mark.asyncio
 
@@ -96,7 +97,7 @@ async def test_burst_gives_one_trailing_push_with_last_state() -> None:
     t0 = loop.time()
     for v in range(1, 11):  # 10 changes, 10 ms apart, all inside one window
         world.version = v
-        b.on_event(SessionsChanged("burst"))
+        b.on_event(SessionsChanged("burst", Change.BACKGROUND))
         await asyncio.sleep(0.01)
     await asyncio.sleep(WINDOW + 0.1)
     assert d.versions() == [0, 1, 10]  # leading edge, then exactly one trailing push
@@ -146,7 +147,7 @@ async def test_stalled_client_neither_delays_others_nor_grows() -> None:
     healthy = Drain(b.register())
     for v in range(1, 501):
         world.version = v
-        b.on_event(SessionsChanged("x"))
+        b.on_event(SessionsChanged("x", Change.BACKGROUND))  # window 0: each at once
         if v % 50 == 0:
             b.on_event(ConfigChanged())
         await settle()
@@ -184,7 +185,7 @@ async def test_output_only_changes_are_throttled() -> None:
     t0 = loop.time()
     for v in range(1, 13):  # output changes every 0.1 s for 1.2 s
         world.version = v
-        b.on_event(SessionsChanged("output", throttled=True))
+        b.on_event(SessionsChanged("output", Change.OUTPUT))
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.6)
     times = [t - t0 for t, m in d.got if m["type"] == "sessions"][1:]
@@ -208,3 +209,338 @@ async def test_close_all_ends_senders() -> None:
     await b.close_all(1000, timeout=1)
     await t
     assert not b.clients and d.client.close_code == 1000
+
+
+# -- on a virtual clock ------------------------------------------------------------------
+
+
+class VirtualClock:
+    """Time that moves only when the test says so; timers run in order as it passes them."""
+
+    def __init__(self) -> None:
+        self.now = 64.0  # exact in binary, like the steps the tests take
+        self._timers: list[tuple[float, int, Callable[[], None], list[bool]]] = []
+        self._n = 0
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> VirtualTimer:
+        cancelled = [False]
+        self._n += 1
+        self._timers.append((when, self._n, callback, cancelled))
+        return VirtualTimer(cancelled)
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while True:
+            due = sorted(t for t in self._timers if t[0] <= end)
+            if not due:
+                break
+            when, _n, callback, cancelled = due[0]
+            self._timers.remove(due[0])
+            self.now = max(self.now, when)
+            if not cancelled[0]:
+                callback()
+        self.now = end
+
+
+class VirtualTimer:
+    def __init__(self, cancelled: list[bool]) -> None:
+        self._cancelled = cancelled
+
+    def cancel(self) -> None:
+        self._cancelled[0] = True
+
+
+class Taker:
+    """A client whose sender takes what is pending whenever the test lets it (no loop time)."""
+
+    def __init__(self, b: Broadcaster) -> None:
+        self.client = b.register()
+        self.got: list[tuple[float, dict[str, Any]]] = []
+        self.clock: VirtualClock | None = None
+
+    def take(self, at: float = 0.0) -> list[dict[str, Any]]:
+        new = [json.loads(t) for t in self.client.take()]
+        self.got.extend((at, m) for m in new)
+        return new
+
+    def versions(self) -> list[int]:
+        return [m["workspaces"][0]["version"] for _, m in self.got if m["type"] == "sessions"]
+
+
+def virtual(world: World, window: float = 0.5) -> tuple[Broadcaster, VirtualClock]:
+    clock = VirtualClock()
+    b = Broadcaster(
+        world.snapshot,
+        lambda: dict(world.config),
+        debounce=lambda: window,
+        output_every=5.0,
+        clock=clock,
+    )
+    return b, clock
+
+
+def progress(request_id: str | None = "r1", stage: str = "fetching") -> WorkspaceProgress:
+    return WorkspaceProgress(request_id, "proj", "b", "proj-001", stage, 0.0, "Preparing")
+
+
+async def test_greeting_is_sessions_then_config_whatever_comes_before_the_first_send() -> None:
+    # The interleaving that broke it: a change lands between registration and the client's
+    # first send (the sender task has not run yet).
+    world = World()
+    b, _clock = virtual(world)
+    other = Taker(b)
+    other.take()
+    t = Taker(b)
+    world.version = 1
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))  # re-offers sessions to everyone
+    b.on_event(progress())
+    world.config = {"k": 2}
+    b.on_event(ConfigChanged())
+    world.version = 2
+    b.on_event(SessionsChanged("spawn", Change.ACTION))
+    got = t.take()
+    assert [m["type"] for m in got] == ["sessions", "config", "workspace_progress"]
+    assert got[0]["workspaces"][0]["version"] == 2  # the newest state, not the one at register
+    assert got[1]["config"] == {"k": 2}
+    seqs = [m["seq"] for m in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_every_message_carries_an_increasing_seq_whatever_its_type() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.0)
+    clients = [Taker(b) for _ in range(3)]
+    for i in range(1, 6):
+        b.on_event(progress(f"r{i}"))
+        world.version = i
+        b.on_event(SessionsChanged("spawn", Change.ACTION))
+        world.config = {"k": i}
+        b.on_event(ConfigChanged())
+        for c in clients[: i % 3 + 1]:  # some clients take more often than others
+            c.take()
+        clock.advance(0.1)
+    for c in clients:
+        c.take()
+        kinds = {m["type"] for _, m in c.got}
+        assert kinds == {"sessions", "config", "workspace_progress"}
+        seqs = [m["seq"] for _, m in c.got]
+        assert all(isinstance(s, int) for s in seqs)
+        assert all(a < b2 for a, b2 in itertools.pairwise(seqs)), seqs
+
+
+async def test_action_is_pushed_at_once_inside_a_window_a_background_change_opened() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    world.version = 1
+    b.on_event(
+        SessionsChanged("git status", Change.BACKGROUND)
+    )  # quiet before: at once, opens a window
+    assert t.take()[0]["workspaces"][0]["version"] == 1
+    clock.advance(0.1)
+    world.version = 2
+    b.on_event(
+        SessionsChanged("git status", Change.BACKGROUND)
+    )  # inside the window: held for its end
+    assert t.take() == []
+    clock.advance(0.1)
+    world.version = 3
+    b.on_event(SessionsChanged("nickname", Change.ACTION))  # a person's action: at once
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [3]
+    clock.advance(0.1)
+    world.version = 4
+    b.on_event(
+        SessionsChanged("running", Change.BACKGROUND)
+    )  # background again: waits for the window's end
+    assert t.take() == []
+    clock.advance(0.19)
+    assert t.take() == []
+    clock.advance(0.02)  # 0.5 s after the first push: the trailing push, latest state
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [4]
+    clock.advance(2.0)
+    assert t.take() == []  # nothing more: one trailing push carried it all
+
+
+async def test_spawn_on_a_new_branch_pushes_workspace_and_session_each_at_once() -> None:
+    # The workspace's own push must not hold back the session's (it did: by a whole window).
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    world.version = 1
+    b.on_event(SessionsChanged("workspace created", Change.ACTION))
+    clock.advance(0.03)
+    world.version = 2
+    b.on_event(SessionsChanged("spawn", Change.ACTION))
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [1, 2][-1:]  # coalesced slot
+    assert b.pushes == 2
+
+
+async def test_a_burst_of_actions_is_pushed_each_at_once_and_nothing_later() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    for v in range(1, 11):
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+        assert [m["workspaces"][0]["version"] for m in t.take()] == [v]
+        clock.advance(0.05)
+    clock.advance(1.0)
+    assert t.take() == []
+
+
+async def test_background_debounce_without_loss_on_a_virtual_clock() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    start = clock.now
+    pushes: list[tuple[float, int]] = []
+    for v in range(1, 17):  # a change every 62.5 ms (exact in binary) for 1 s
+        world.version = v
+        b.on_event(SessionsChanged("git status", Change.BACKGROUND))
+        pushes += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+        clock.advance(0.0625)
+        pushes += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    clock.advance(1.0)
+    pushes += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    # leading edge at once, then one push per window end carrying the latest state
+    assert pushes[0] == (0.0, 1)
+    assert pushes[1:] == [(0.5, 8), (1.0, 16)]  # the last change is never lost
+    # once quiet for a window, a change goes out at once again
+    clock.advance(1.0)
+    world.version = 17
+    b.on_event(SessionsChanged("git status", Change.BACKGROUND))
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [17]
+
+
+async def test_output_changes_are_throttled_on_a_virtual_clock() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.0)
+    t = Taker(b)
+    t.take()
+    times: list[float] = []
+    for v in range(1, 61):  # output every 0.1 s for 6 s
+        world.version = v
+        b.on_event(SessionsChanged("output", Change.OUTPUT))
+        clock.advance(0.1)
+        times += [clock.now for _ in t.take()]
+    clock.advance(5.0)
+    times += [clock.now for _ in t.take()]
+    assert all(b2 - a2 >= 5.0 - 1e-9 for a2, b2 in itertools.pairwise(times))
+    assert t.versions()[-1] == 60
+
+
+# -- encoding that cannot fail -------------------------------------------------------------
+
+
+class Hostile(World):
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": "w",
+                "version": self.version,
+                "nickname": "\ud800 bad \udfff",
+                "x": float("nan"),
+            },
+            {"id": "v", "odd": object(), "deep": _nested(200), "inf": float("inf")},
+        ]
+
+
+def _nested(depth: int) -> Any:
+    v: Any = "leaf"
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
+async def test_hostile_data_never_breaks_a_push_to_anyone() -> None:
+    world = Hostile()
+    world.config = {"repos": [{"name": "\ud83d", "url": "x\udc00"}], "n": float("nan")}
+    b, _clock = virtual(world, window=0.0)
+    takers = [Taker(b) for _ in range(4)]
+    world.version = 1
+    b.on_event(SessionsChanged("spawn", Change.ACTION))
+    b.on_event(progress("\ud800"))
+    b.on_event(ConfigChanged())
+    for t in takers:
+        frames = t.client.take()
+        for text in frames:
+            text.encode("utf-8")  # what the socket does: must not raise
+            json.loads(text, parse_constant=_no_constants)  # strict JSON: no NaN
+        kinds = [json.loads(f)["type"] for f in frames]
+        assert kinds[:2] == ["sessions", "config"] and "workspace_progress" in kinds
+        msgs = [json.loads(f) for f in frames]
+        prog = next(m for m in msgs if m["type"] == "workspace_progress")
+        assert prog["request_id"] == "\ud800"  # carried as the escape JSON has for it
+        assert msgs[0]["workspaces"][0]["nickname"] == "\ud800 bad \udfff"
+
+
+def _no_constants(name: str) -> Any:
+    raise AssertionError(f"{name} is not JSON")
+
+
+async def test_a_flood_of_actions_is_held_to_a_rate_without_loss() -> None:
+    # A script (or many agents' hooks) acting every 10 ms: the first ACTION_BURST go out at
+    # once, then at most ACTION_RATE pushes a second, each with the latest state.
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()
+    pushed: list[tuple[float, int]] = []
+    start = clock.now
+    for v in range(1, 201):  # 2 s of actions
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+        pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+        clock.advance(0.01)
+        pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    clock.advance(1.0)
+    pushed += [(clock.now - start, m["workspaces"][0]["version"]) for m in t.take()]
+    assert [v for _, v in pushed[:ACTION_BURST]] == list(range(1, ACTION_BURST + 1))
+    assert len(pushed) <= ACTION_BURST + 2 * ACTION_RATE + 2
+    assert pushed[-1][1] == 200  # the last state is never lost
+    assert pushed[-1][0] <= 2.0 + 1 / ACTION_RATE + 0.011
+    # and once the flood is over, a person's next action goes out at once again
+    world.version = 201
+    b.on_event(SessionsChanged("rename", Change.ACTION))
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [201]
+
+
+async def test_a_push_is_framed_once_for_every_client() -> None:
+    world = World()
+    b, _clock = virtual(world)
+    clients = [b.register() for _ in range(5)]
+    for c in clients:
+        c.take()  # the greetings, stamped per connection
+    world.version = 1
+    b.on_event(SessionsChanged("rename", Change.ACTION))
+    texts = [c.take() for c in clients]
+    assert all(len(t) == 1 and t[0] is texts[0][0] for t in texts)  # one text, shared
+
+
+async def test_with_a_window_of_0_even_a_flood_of_actions_goes_out_at_once() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.0)
+    t = Taker(b)
+    t.take()
+    for v in range(1, 51):
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+        assert [m["workspaces"][0]["version"] for m in t.take()] == [v]
+        clock.advance(0.01)
+
+
+async def test_a_client_closed_before_its_first_send_still_gets_a_whole_greeting() -> None:
+    world = World()
+    b, _clock = virtual(world)
+    c = b.register()
+    c.close(1000)
+    batch = await c.next_batch()
+    assert [json.loads(t)["type"] for t in batch] == ["sessions", "config"]
+    assert await c.next_batch() == []

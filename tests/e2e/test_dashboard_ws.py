@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -328,3 +329,113 @@ async def test_workspace_progress_is_pushed(
         assert ok[-1]["workspace_id"] == "proj-001" and ok[-1]["percent"] == 100.0
         bad = [m for m in progress if m["request_id"] == "req-2"]
         assert bad[-1]["stage"] == "error" and "could not fetch" in bad[-1]["message"]
+
+
+async def test_lone_surrogate_from_one_client_closes_no_dashboard(server: Server) -> None:
+    # A spawn with "request_id": "\ud800" (any token holder can send it) once closed every
+    # connected dashboard: the pushed progress message could not be encoded.
+    clients = [DashboardClient(server) for _ in range(4)]
+    for c in clients:
+        await c.__aenter__()
+    try:
+        for c in clients:
+            await c.wait(lambda ws: ws == [], timeout=5)
+        body = '{"repo":"proj","branch":"main","targets":{"sleeper":1},"request_id":"\\ud800"}'
+        async with httpx.AsyncClient(base_url=server.base, headers=server.headers) as http:
+            r = await http.post(
+                "/api/spawn", content=body, headers={"Content-Type": "application/json"}
+            )
+            assert r.status_code in (200, 400), r.text  # refused at the edge, or carried
+            r = await http.post(
+                "/api/spawn", json={"repo": "proj", "branch": "b2", "targets": {"sleeper": 1}}
+            )
+            assert r.status_code == 200, r.text
+        sid = r.json()[0]["session_id"]
+        for c in clients:
+            await c.wait(lambda ws: sid in all_sessions(ws), timeout=10)
+            assert c.closed_code is None
+            for m in c.of_type("workspace_progress"):
+                assert isinstance(m["seq"], int)
+    finally:
+        for c in clients:
+            await c.__aexit__()
+
+
+async def test_lone_surrogate_in_config_file_breaks_no_connect(
+    make_server: Callable[..., Server], origin: Path, short_dir: Path
+) -> None:
+    d = short_dir / "dsur"
+    d.mkdir()
+    cfg = {
+        "repos": [{"name": "proj", "url": str(origin)}],
+        "run_targets": [{"name": "sleeper", "type": "command", "command": "sleep 600"}],
+        "note": "hand-edited \ud800 here",
+    }
+    (d / "config.json").write_text(json.dumps(cfg))  # the escape \ud800 in the file
+    srv = make_server(data_dir=d)
+    clients = [DashboardClient(srv) for _ in range(3)]
+    for c in clients:
+        await c.__aenter__()
+    try:
+        for c in clients:
+            await c.wait(lambda ws: ws == [], timeout=5)
+        await asyncio.sleep(0.3)
+        for c in clients:
+            assert [m["type"] for _, m in c.messages][:2] == ["sessions", "config"]
+            assert c.of_type("config")[0]["config"]["note"] == "hand-edited \ud800 here"
+            assert c.closed_code is None
+    finally:
+        for c in clients:
+            await c.__aexit__()
+
+
+async def test_a_persons_actions_are_not_held_behind_a_window(
+    make_server: Callable[..., Server],
+) -> None:
+    # A long window makes a held push unmistakable: each action must show long before it ends.
+    srv = make_server({"sessions": {"dashboard_debounce_ms": 4000}})
+    async with (
+        DashboardClient(srv) as c,
+        httpx.AsyncClient(base_url=srv.base, headers=srv.headers, timeout=30) as http,
+    ):
+        await c.wait(lambda ws: ws == [], timeout=5)
+        lags: dict[str, float] = {}
+
+        async def timed(what: str, call: Any, shown: Callable[[list[dict[str, Any]]], Any]) -> Any:
+            r = await call
+            assert r.status_code == 200, r.text
+            answered = time.monotonic()
+            arrived = await c.wait(shown, timeout=10)
+            lags[what] = arrived - answered
+            return r
+
+        # a spawn on a new branch: its workspace's push came first and opened a window
+        r = await timed(
+            "spawn new branch",
+            http.post(
+                "/api/spawn", json={"repo": "proj", "branch": "nb1", "targets": {"sleeper": 1}}
+            ),
+            lambda ws: len(all_sessions(ws)) == 1,
+        )
+        sid, wid = r.json()[0]["session_id"], r.json()[0]["workspace_id"]
+        await timed(
+            "spawn into it",
+            http.post("/api/spawn", json={"workspace_id": wid, "targets": {"sleeper": 1}}),
+            lambda ws: len(all_sessions(ws)) == 2,
+        )
+        await timed(
+            "rename",
+            http.put(f"/api/sessions-nickname/{sid}", json={"nickname": "fast"}),
+            lambda ws: all_sessions(ws).get(sid, {}).get("nickname") == "fast",
+        )
+        await timed(
+            "nudge",
+            http.post(f"/api/sessions/{sid}/nudge", json={"state": "Needs Input", "summary": "?"}),
+            lambda ws: all_sessions(ws).get(sid, {}).get("nudge_state") == "Needs Input",
+        )
+        await timed(
+            "dispose",
+            http.post(f"/api/dispose/{sid}", json={}),
+            lambda ws: sid not in all_sessions(ws),
+        )
+        assert all(lag < 1.5 for lag in lags.values()), lags  # held ones wait ~4 s

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import Server, git, wait_for
+from tests.helpers import Server, git, make_repo, wait_for
 
 
 def _dispose(server: Server, wid: str) -> tuple[int, str]:
@@ -155,3 +155,72 @@ def test_git_status_numbers_reach_the_payload(server: Server) -> None:
     )
     assert w["git_dirty"] is True
     assert (w["git_lines_added"], w["git_lines_removed"]) == (5, 0)
+
+
+def test_branch_of_a_worktree_deleted_by_hand_can_be_spawned_again(server: Server) -> None:
+    # git still has the deleted worktree registered (its path and its branch): the spawn
+    # forgets the stale registration (no longer on every spawn: only when git refuses).
+    server.spawn(repo="proj", branch="main", targets={"sleeper": 1})  # the bare clone
+    bare = server.data_dir / "repos" / "proj.git"
+    hand = server.data_dir / "by-hand"
+    git(bare, "worktree", "add", "-q", "-b", "again", str(hand), "origin/main")
+    shutil.rmtree(hand)
+    second = server.spawn(repo="proj", branch="again", targets={"sleeper": 1})[0]
+    path = Path(server.workspace(second["workspace_id"])["path"])  # type: ignore[index]
+    assert git(path, "rev-parse", "--abbrev-ref", "HEAD") == "again"
+
+
+def test_new_branch_starts_from_the_remotes_own_default_branch(
+    make_server: Callable[..., Server], short_dir: Path
+) -> None:
+    # The default branch is asked for while the first fetch runs; neither main nor master here.
+    trunk = make_repo(short_dir / "trunk-origin", branches=("trunk", "other"))
+    git(trunk, "checkout", "-q", "trunk")
+    git(trunk, "commit", "-q", "--allow-empty", "-m", "on trunk")
+    git(trunk, "branch", "-q", "-D", "main")
+    srv = make_server({"repos": [{"name": "t", "url": str(trunk)}]})
+    w = srv.spawn(repo="t", branch="topic", targets={"sleeper": 1})[0]["workspace_id"]
+    path = Path(srv.workspace(w)["path"])  # type: ignore[index]
+    assert git(path, "rev-parse", "HEAD") == git(trunk, "rev-parse", "trunk")
+    bare = srv.data_dir / "repos" / "t.git"
+    assert git(bare, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/trunk"
+
+
+def test_new_branch_starts_from_what_the_remote_has_now(server: Server, origin: Path) -> None:
+    # The second spawn of the repo: the bare clone exists, but the remote moved since its fetch.
+    server.spawn(repo="proj", branch="first", targets={"sleeper": 1})
+    git(origin, "commit", "-q", "--allow-empty", "-m", "main moved on")
+    git(origin, "branch", "pushed-meanwhile")
+    git(origin, "checkout", "-q", "-b", "pushed-meanwhile-2")
+    git(origin, "commit", "-q", "--allow-empty", "-m", "on a new remote branch")
+    git(origin, "checkout", "-q", "main")
+    fresh = server.spawn(repo="proj", branch="fresh", targets={"sleeper": 1})[0]
+    p = Path(server.workspace(fresh["workspace_id"])["path"])  # type: ignore[index]
+    assert git(p, "rev-parse", "HEAD") == git(origin, "rev-parse", "main")
+    assert git(p, "status", "--porcelain") == ""
+    # a branch that appeared on the remote since the last fetch is tracked, not made anew
+    tracked = server.spawn(repo="proj", branch="pushed-meanwhile-2", targets={"sleeper": 1})[0]
+    p2 = Path(server.workspace(tracked["workspace_id"])["path"])  # type: ignore[index]
+    assert git(p2, "rev-parse", "HEAD") == git(origin, "rev-parse", "pushed-meanwhile-2")
+    assert git(p2, "rev-parse", "--abbrev-ref", "@{upstream}") == "origin/pushed-meanwhile-2"
+
+
+def test_a_failed_fetch_leaves_no_worktree_and_no_branch(server: Server, origin: Path) -> None:
+    # The new branch's files are checked out while the fetch runs: a fetch that fails undoes it.
+    server.spawn(repo="proj", branch="first", targets={"sleeper": 1})
+    away = origin.with_name("origin-away")
+    origin.rename(away)
+    try:
+        with server.client() as c:
+            r = c.post(
+                "/api/spawn", json={"repo": "proj", "branch": "doomed", "targets": {"sleeper": 1}}
+            )
+        assert r.status_code == 400 and "could not fetch" in r.json()["error"]
+    finally:
+        away.rename(origin)
+    bare = server.data_dir / "repos" / "proj.git"
+    assert "doomed" not in git(bare, "branch", "--list", "doomed")
+    assert "doomed" not in git(bare, "worktree", "list")
+    assert not (server.data_dir / "workspaces" / "proj-002").exists()
+    again = server.spawn(repo="proj", branch="doomed", targets={"sleeper": 1})[0]
+    assert again["workspace_id"] == "proj-002"
