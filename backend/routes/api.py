@@ -9,7 +9,7 @@ from quart import Blueprint, Response, jsonify, request
 from backend import __version__, untrusted
 from backend.errors import BadRequest
 from backend.routes import services
-from backend.services import SpawnRequest
+from backend.spawner import SpawnRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
