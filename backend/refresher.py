@@ -31,6 +31,7 @@ GIT_COALESCE_SECONDS = 0.15
 HELD_OUTPUT_RECHECK_SECONDS = 1.0
 STATUS_RETRY_SECONDS = 0.2  # a dead pane whose exit status tmux has not recorded yet
 STATUS_RETRIES = 10
+TRASH_PRUNE_SECONDS = 3600.0
 
 StatusReader = Callable[[list[Path], int, float], Awaitable[dict[Path, GitStatus | GitStatusError]]]
 
@@ -286,3 +287,18 @@ class Refresher:
         if self.watcher.active and self.tmux_hooks:
             return self._config().git_status_poll_interval_ms / 1000
         return SESSION_POLL_SECONDS
+
+    # -- disposed workspaces ----------------------------------------------------------------
+
+    async def prune_loop(self, prune: Callable[[], Awaitable[int]]) -> None:
+        """Snapshots past ``workspaces.snapshot_keep_days`` are forgotten at start, then hourly."""
+        while True:
+            try:
+                n = await prune()
+                if n:
+                    log.info(
+                        "forgot %d expired snapshot%s of disposed workspaces", n, "s"[: n != 1]
+                    )
+            except Exception:
+                log.exception("pruning expired snapshots failed")
+            await self.clock.sleep(TRASH_PRUNE_SECONDS)

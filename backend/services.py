@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import importlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,15 @@ from . import auth
 from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
-from .config import Config, ConfigError
-from .errors import BadRequest
+from .config import Config
+from .datadir import Paths, lay_out
 from .events import ConfigChanged, EventBus
-from .fileio import DataDirError, prepare_dir, remove_stale_temps
+from .fileio import DataDirError
 from .gitdirs import WorkspaceWatches
 from .gitremote import GitRemote
 from .launcher import EVENT_FILE, SessionEnv
-from .models import workspace_payload
+from .models import snapshot_payload
+from .procs import own_usage
 from .refresher import Refresher
 from .registry import Registry
 from .sessionlog import require_writer
@@ -34,7 +34,7 @@ from .store import StateStore
 from .tasks import TaskGroup
 from .terminal import TerminalHub
 from .tmux import Tmux
-from .trash import Snapshot, Trash
+from .trash import Trash
 from .watcher import ChangeWatcher
 from .workspaces import Restored, ScanResult, WorkspaceManager
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Paths", "Services", "Settings", "SpawnRequest"]
 
-TRASH_PRUNE_SECONDS = 3600.0
 WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
 
 
@@ -53,30 +52,6 @@ class Settings:
     version: str = "0.0.0"
     static_dir: Path | None = None
     public_url: str = ""  # filled in once the server is bound
-
-
-@dataclass
-class Paths:
-    data_dir: Path
-    config: Path = field(init=False)
-    state: Path = field(init=False)
-    logs: Path = field(init=False)
-    repos: Path = field(init=False)
-    run: Path = field(init=False)
-    tmux_socket: Path = field(init=False)
-    tmux_conf: Path = field(init=False)
-    trash: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        d = self.data_dir
-        self.config = d / "config.json"
-        self.state = d / "state.json"
-        self.logs = d / "logs"
-        self.repos = d / "repos"
-        self.run = d / "run"
-        self.tmux_socket = d / "tmux.sock"
-        self.tmux_conf = d / "tmux.conf"
-        self.trash = d / "trash"
 
 
 class Services:
@@ -171,19 +146,7 @@ class Services:
             return
         require_writer()
         p = self.paths
-        dirs = [p.logs, p.repos, p.run]
-        if self.config.workspace_path == p.data_dir / "workspaces":
-            dirs.append(self.config.workspace_path)
-        for d in dirs:
-            prepare_dir(d)
-        # The app holds the data dir's lock: no one else writes these now. A launcher may be
-        # writing its exit record in D/run this moment: those go by age (and in adopt()).
-        stale = [
-            *remove_stale_temps(p.data_dir),
-            *(f"trash/{n}" for n in remove_stale_temps(p.trash)),
-            *(f"repos/{n}" for n in remove_stale_temps(p.repos)),
-            *(f"run/{n}" for n in remove_stale_temps(p.run, older_than=60.0)),
-        ]
+        stale = lay_out(p, self.config.workspace_path)
         if stale:
             log.info("removed %d stale temp file(s) in %s: %s", len(stale), p.data_dir, stale)
         try:
@@ -209,7 +172,9 @@ class Services:
             self.watches.sync()
         self.tasks.spawn(self.refresher.git_loop(), name="git-status-loop")
         self.tasks.spawn(self.refresher.session_loop(), name="session-loop")
-        self.tasks.spawn(self._trash_loop(), name="trash-prune-loop")
+        self.tasks.spawn(
+            self.refresher.prune_loop(self.workspaces.prune_trash), name="trash-prune-loop"
+        )
         self.tasks.spawn(self._warm_up(), name="warm-up")
 
     async def _warm_up(self) -> None:
@@ -243,25 +208,10 @@ class Services:
     def snapshot(self) -> list[dict[str, Any]]:
         """The pinned payload, built from memory only (no git, no tmux)."""
         state = self.registry.state
-        by_ws: dict[str, list[Any]] = {wid: [] for wid in state.workspaces}
-        for s in state.sessions.values():
-            by_ws.setdefault(s.workspace_id, []).append(s)
-        prefix = self.tmux.attach_prefix
-        return [
-            workspace_payload(state.workspaces[wid], by_ws[wid], prefix)
-            for wid in sorted(state.workspaces)
-        ]
+        return snapshot_payload(state.workspaces, state.sessions.values(), self.tmux.attach_prefix)
 
     def stats(self) -> dict[str, Any]:
-        try:
-            open_fds = len(os.listdir("/proc/self/fd"))
-        except OSError:
-            open_fds = -1
-        rss_kb = 0
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss_kb = int(line.split()[1])
+        open_fds, rss_mb = own_usage()
         return {
             "uptime_s": round(time.time() - self.started_at, 1),
             "workspaces": len(self.registry.state.workspaces),
@@ -278,7 +228,7 @@ class Services:
                 ).most_common(5)
             ),
             "open_fds": open_fds,
-            "rss_mb": round(rss_kb / 1024, 1),
+            "rss_mb": rss_mb,
             "file_watching": self.watcher.active,
         }
 
@@ -287,13 +237,7 @@ class Services:
     def update_config(self, patch: Any) -> Config:
         """Merge ``patch`` into the config and save it; ``StorageError`` (507) when the disk
         refuses, and then nothing changed."""
-        if not isinstance(patch, dict):
-            raise BadRequest("the config body must be a JSON object")
-        merged = config_mod.merge(self.config.raw, patch)
-        try:
-            new = config_mod.parse(merged, self.settings.data_dir)
-        except ConfigError as e:
-            raise BadRequest(f"invalid config: {e}") from e
+        new = config_mod.apply_patch(self.config, patch, self.settings.data_dir)
         config_mod.save(self.paths.config, new)
         self.config = new
         self.sessions.log_max = new.log_max_bytes
@@ -310,9 +254,6 @@ class Services:
             await self.sessions.end(s)
         return result
 
-    async def dispose_workspace(self, workspace_id: str, *, force: bool = False) -> Snapshot | None:
-        return await self.workspaces.dispose(workspace_id, force=force)
-
     def disposed(self) -> list[dict[str, Any]]:
         days = self.config.snapshot_keep_days
         return [s.payload(days) for s in self.trash.newest_first()]
@@ -321,16 +262,3 @@ class Services:
         restored = await self.workspaces.restore(snapshot_id)
         self.poke_git(restored.workspace.id)
         return restored
-
-    async def _trash_loop(self) -> None:
-        """Snapshots past ``workspaces.snapshot_keep_days`` are forgotten at start, then hourly."""
-        while True:
-            try:
-                n = await self.workspaces.prune_trash()
-                if n:
-                    log.info(
-                        "forgot %d expired snapshot%s of disposed workspaces", n, "s"[: n != 1]
-                    )
-            except Exception:
-                log.exception("pruning expired snapshots failed")
-            await asyncio.sleep(TRASH_PRUNE_SECONDS)

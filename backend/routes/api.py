@@ -100,7 +100,7 @@ async def dispose_workspace(workspace_id: str) -> Response:
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise BadRequest('"force" must be true or false')
-    snap = await svc.dispose_workspace(workspace_id, force=force)
+    snap = await svc.workspaces.dispose(workspace_id, force=force)
     return jsonify({**OK, "snapshot_id": snap.id if snap else None})
 
 
