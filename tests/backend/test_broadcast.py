@@ -12,6 +12,7 @@ import pytest
 
 from backend.broadcast import ACTION_BURST, ACTION_RATE, Broadcaster, Client
 from backend.events import Change, ConfigChanged, SessionsChanged, WorkspaceProgress
+from tests.helpers import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -57,16 +58,6 @@ class Drain:
     async def stop(self) -> None:
         self.client.close()
         await self.task
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a state the test can see (never for a guessed time): a loaded machine only
-    makes it come later."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out waiting for the expected state"
-        await asyncio.sleep(0.005)
 
 
 async def test_register_sends_snapshot_then_config_and_unregister() -> None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.helpers import DashboardClient, Server, all_sessions, git
+from tests.helpers import DashboardClient, Server, all_sessions, git, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.asyncio
 async def test_connect_gets_sessions_then_config(server: Server) -> None:
     async with DashboardClient(server) as c:
         await c.wait(lambda ws: ws == [], timeout=5)
-        await asyncio.sleep(0.2)
+        await until(lambda: len(c.messages) >= 2)
         kinds = [m["type"] for _, m in c.messages]
         assert kinds[:2] == ["sessions", "config"]
         assert c.of_type("config")[0]["config"]["sessions"]["dashboard_debounce_ms"] == 500
@@ -322,7 +322,12 @@ async def test_workspace_progress_is_pushed(
                 },
             )
             assert r.status_code == 400
-        await asyncio.sleep(0.3)
+
+        def last_stage(rid: str) -> str:
+            mine = [m for m in c.of_type("workspace_progress") if m["request_id"] == rid]
+            return str(mine[-1]["stage"]) if mine else ""
+
+        await until(lambda: last_stage("req-1") == "ready" and last_stage("req-2") == "error")
         progress = c.of_type("workspace_progress")
         ok = [m for m in progress if m["request_id"] == "req-1"]
         assert ok[0]["stage"] == "fetching" and ok[-1]["stage"] == "ready"

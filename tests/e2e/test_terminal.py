@@ -14,7 +14,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.helpers import DashboardClient, Server, all_sessions
+from tests.helpers import DashboardClient, Server, all_sessions, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -121,8 +121,8 @@ async def test_foreign_origin_and_no_token_refused(srv: Server) -> None:
 async def test_echo_round_trip_and_first_message_is_full(srv: Server) -> None:
     sid = spawn(srv, "shell")
     async with Term(srv, sid) as t:
-        await asyncio.sleep(0.3)
-        assert t.messages and t.messages[0]["type"] == "full"
+        await until(lambda: bool(t.messages))
+        assert t.messages[0]["type"] == "full"
         await t.send("echo round-$((20+22))-trip\r")
         await t.wait_for("round-42-trip")
 
