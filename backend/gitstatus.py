@@ -1,6 +1,6 @@
 """Git status of workspaces, read with plain ``git`` subprocesses.
 
-Definitions (DESIGN §6):
+Definitions (docs/API.md#the-dashboard-payload):
 
 * ``ahead``/``behind``: against the branch's upstream (``# branch.ab`` of
   ``git status --porcelain=v2 --branch``); when there is none, against

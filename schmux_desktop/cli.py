@@ -1,4 +1,4 @@
-"""The command line (DESIGN §2, pinned): parse, prepare the data dir, run."""
+"""The command line (README.md#command-line; options are added, never renamed): parse, prepare the data dir, run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST API (DESIGN §5)."""
+"""The REST API (docs/API.md)."""
 
 from __future__ import annotations
 
