@@ -110,6 +110,7 @@ def test_scan_reconciles_with_disk(server: Server) -> None:
     with server.client() as c:
         r = c.post("/api/workspaces/scan")
     assert r.status_code == 200
+
     # schmux's shape: workspace objects, "updated" as old and new
     def w(wid: str, branch: str, path: Path) -> dict[str, str]:
         return {"id": wid, "repo": str(server_repo), "branch": branch, "path": str(path)}
