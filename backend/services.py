@@ -1,4 +1,6 @@
-"""Everything long-lived, built once at startup and kept on the app: no globals."""
+"""The composition root: everything long-lived, built once at startup and kept on the app (no
+globals), wired together, started and stopped. The work is done by the parts it builds: use cases
+in ``spawner`` and ``refresher``, the domain in the managers."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from .refresher import Refresher
 from .registry import Registry
 from .sessionlog import require_writer
 from .sessions import SessionManager
-from .spawner import Spawner, SpawnRequest
+from .spawner import Spawner
 from .store import StateStore
 from .tasks import TaskGroup
 from .terminal import TerminalHub
@@ -39,8 +41,6 @@ from .watcher import ChangeWatcher
 from .workspaces import Restored, ScanResult, WorkspaceManager
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Paths", "Services", "Settings", "SpawnRequest"]
 
 WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
 

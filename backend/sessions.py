@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .events import Change
-from .launcher import EVENT_FILE, Launch, RunDir, SessionEnv
+from .launcher import Launch, RunDir, SessionEnv
 from .models import Session, Workspace, valid_id
 from .registry import Registry
 from .sessionlog import SessionLogs
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 MAX_NICKNAME = 200
 MAX_PROMPT = 256 * 1024
 MAX_NUDGE_SUMMARY = 2000
-__all__ = ["EVENT_FILE", "SessionEnv", "SessionManager"]  # EVENT_FILE, SessionEnv: re-exported
 
 
 def tmux_name_for(session_id: str) -> str:
