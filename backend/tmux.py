@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import shlex
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +111,13 @@ class Tmux:
     through a one-shot ``tmux`` process each otherwise (and always for pane captures)."""
 
     def __init__(
-        self, socket: Path, conf: Path, *, timeout: float = 10.0, tasks: TaskGroup | None = None
+        self,
+        socket: Path,
+        conf: Path,
+        *,
+        timeout: float = 10.0,
+        tasks: TaskGroup | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.socket = socket
         self.conf = conf
@@ -119,7 +127,7 @@ class Tmux:
         self._gate = Gate()
         self._control = ControlLifecycle(
             socket, conf, env=_env, sessions=self._session_names, gate=self._gate,
-            timeout=timeout, tasks=tasks,
+            timeout=timeout, tasks=tasks, clock=clock,
         )  # fmt: skip
 
     @property
