@@ -194,6 +194,10 @@ class ControlLifecycle:
     async def _start(self) -> bool:
         try:
             return await self._attach()
+        except asyncio.CancelledError:  # the task group shutting down (close() moved to OFF)
+            if self._state in (ControlState.PROBING, ControlState.ATTACHING):
+                self._set(ControlState.IDLE)
+            raise
         except Exception:
             log.exception("tmux control client: could not start")
             if self._state in (ControlState.PROBING, ControlState.ATTACHING):

@@ -149,3 +149,26 @@ async def test_a_lost_client_is_reaped_without_waiting_on_the_loop(sockets: Path
             break
         await asyncio.sleep(0.01)
     assert our_tmux_children() == []
+
+
+async def test_a_start_cancelled_by_shutdown_leaves_it_idle(
+    sockets: Path, tasks: TaskGroup
+) -> None:
+    app_tasks = TaskGroup()
+    t = Tmux(sockets / "tmux.sock", sockets / "tmux.conf", timeout=5.0, tasks=app_tasks)
+    t.write_conf()
+    plain_tmux(t, "new-session", "-d", "-s", "schmux-a", "sleep 60")
+    # A one-shot client that stays 0.3 s keeps the attach waiting in ATTACHING.
+    blocker = tasks.spawn(t.run("run-shell", "sleep 0.3", control=False), name="blocker")
+    await asyncio.sleep(0.05)
+    app_tasks.spawn(t.start_control(), name="start")
+    for _ in range(200):
+        if t.control_state is ControlState.ATTACHING:
+            break
+        await asyncio.sleep(0.005)
+    assert t.control_state is ControlState.ATTACHING
+    await app_tasks.close()  # the app shutting down cancels the start task
+    assert t.control_state is ControlState.IDLE  # not stuck half-way
+    await blocker
+    t.close()
+    assert t.control_state is ControlState.OFF
