@@ -23,9 +23,8 @@ import git
 
 from backend.config import Config, Repo
 from backend.errors import BadRequest, Conflict
+from backend.gitenv import open_repo
 from backend.giturl import local_url
-
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 Report = Callable[[str, float | None, str], None]
 
@@ -101,27 +100,22 @@ def prepare_bare(bare: Path, url: str) -> Path:
     """The bare repo to fetch into: ``bare`` itself, or a new one in a temporary directory
     (made ``bare`` by ``finish_bare`` once the first fetch worked)."""
     if (bare / "HEAD").exists():
-        r = git.Repo(bare)
-        try:
+        with open_repo(bare) as r:
             with r.config_reader() as cfg:  # read in-process: no git run
                 current = cfg.get_value('remote "origin"', "url", "")
             if current != url:
                 r.git.config("remote.origin.url", url)
-        finally:
-            r.close()
         return bare
     tmp = bare.with_name(f".{bare.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     # Left by a first fetch the app was killed in (the caller holds the repo's lock).
     for stale in bare.parent.glob(f".{glob.escape(bare.name)}.*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    r = git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True)  # no hooks
-    try:
+    # No hooks; init runs no git, it writes the files in-process.
+    with git.Repo.init(tmp, bare=True, template="", allow_unsafe_options=True) as r:
         with r.config_writer() as cfg:  # written in-process: no git runs
             cfg.set_value('remote "origin"', "url", url)
             cfg.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
-    finally:
-        r.close()
     return tmp
 
 
@@ -134,15 +128,12 @@ def set_default_branch(bare: Path, name: str) -> bool:
     """Point origin/HEAD at origin/<name>, as ``remote set-head --auto`` would after asking."""
     if not valid_branch_name(name) or not (bare / "refs" / "remotes" / "origin" / name).is_file():
         return False
-    r = git.Repo(bare)
-    try:
-        r.git.update_environment(**GIT_ENV)
-        r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{name}")
-        return True
-    except git.GitCommandError:
-        return False
-    finally:
-        r.close()
+    with open_repo(bare) as r:
+        try:
+            r.git.symbolic_ref("refs/remotes/origin/HEAD", f"refs/remotes/origin/{name}")
+            return True
+        except git.GitCommandError:
+            return False
 
 
 def finish_bare(fetched: Path, bare: Path) -> None:
@@ -196,37 +187,35 @@ def _refs(r: git.Repo, branch: str) -> _Refs:
 
 def add_worktree(bare: Path, repo: Repo, branch: str, path: Path, report: Report) -> None:
     """A worktree of the (freshly fetched) bare repo for ``branch``: local work only."""
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
-    report("checkout", None, f"Creating worktree for {branch}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    refs = _refs(r, branch)
-    if f"refs/heads/{branch}" in refs.present:
-        args = [str(path), branch]
-    elif f"refs/remotes/origin/{branch}" in refs.present:
-        args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
-    elif refs.base is None:
-        r.close()
-        raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
-    else:
-        args = ["--no-track", "-b", branch, str(path), refs.base]
-    try:
+    with open_repo(bare) as r:
+        report("checkout", None, f"Creating worktree for {branch}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        refs = _refs(r, branch)
+        if f"refs/heads/{branch}" in refs.present:
+            args = [str(path), branch]
+        elif f"refs/remotes/origin/{branch}" in refs.present:
+            args = ["--track", "-b", branch, str(path), f"origin/{branch}"]
+        elif refs.base is None:
+            raise WorkspaceError(f"{repo.url} has no branches to start {branch!r} from")
+        else:
+            args = ["--no-track", "-b", branch, str(path), refs.base]
         try:
-            r.git.worktree("add", *args)
-        except git.GitCommandError:
-            # A worktree deleted by hand is still registered (its path, its branch): forget
-            # the stale ones and try once more (pruning first on every spawn cost a git run).
-            with contextlib.suppress(git.GitCommandError):
-                r.git.worktree("prune")
-            r.git.worktree("add", *args)
-    except git.GitCommandError as e:
-        shutil.rmtree(path, ignore_errors=True)
-        msg = git_message(e)
-        if "already checked out" in msg or "already used by worktree" in msg:
-            raise Conflict(f"branch {branch!r} is already checked out in another worktree") from e
-        raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
-    finally:
-        r.close()
+            try:
+                r.git.worktree("add", *args)
+            except git.GitCommandError:
+                # A worktree deleted by hand is still registered (its path, its branch): forget
+                # the stale ones and try once more (pruning first on every spawn cost a git run).
+                with contextlib.suppress(git.GitCommandError):
+                    r.git.worktree("prune")
+                r.git.worktree("add", *args)
+        except git.GitCommandError as e:
+            shutil.rmtree(path, ignore_errors=True)
+            msg = git_message(e)
+            if "already checked out" in msg or "already used by worktree" in msg:
+                raise Conflict(
+                    f"branch {branch!r} is already checked out in another worktree"
+                ) from e
+            raise WorkspaceError(f"could not create a worktree for {branch!r}: {msg}") from e
 
 
 @dataclass(frozen=True)
@@ -243,9 +232,7 @@ def start_new_branch(bare: Path, branch: str, path: Path) -> NewBranch | None:
     without its files (``checkout_files`` brings them, alongside the fetch). None, with nothing
     left behind, unless ``branch`` is new here and a default branch is known. (Registering must
     come before the fetch starts: a fetch that meets a half-made worktree fails.)"""
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
-    try:
+    with open_repo(bare) as r:
         refs = _refs(r, branch)
         if refs.present or refs.base is None or not refs.commit:
             return None
@@ -258,16 +245,15 @@ def start_new_branch(bare: Path, branch: str, path: Path) -> NewBranch | None:
             _undo(r, branch, path)
             return None
         return NewBranch(refs.base, refs.commit)
-    finally:
-        r.close()
 
 
 def checkout_files(path: Path, commit: str) -> bool:
     """The files of ``commit`` into the worktree at ``path`` (its branch is new: nothing in it)."""
     try:
-        git.Git(path).execute(["git", "reset", "-q", "--hard", commit], env=GIT_ENV)
+        with open_repo(path) as r:
+            r.git.reset("-q", "--hard", commit)
         return True
-    except git.GitCommandError:
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
 
 
@@ -279,24 +265,16 @@ def settle_new_branch(
     out to exist on the remote, the default branch changed, or git refused: then
     ``undo_new_branch`` and the usual way."""
     report("checkout", None, f"Creating worktree for {branch}")
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
-    try:
+    with open_repo(bare) as r:
         after = _refs(r, branch)
-    finally:
-        r.close()
     if f"refs/remotes/origin/{branch}" in after.present or after.base != start.base:
         return False
     return after.commit == start.commit or checkout_files(path, after.commit)
 
 
 def undo_new_branch(bare: Path, branch: str, path: Path) -> None:
-    r = git.Repo(bare)
-    r.git.update_environment(**GIT_ENV)
-    try:
+    with open_repo(bare) as r:
         _undo(r, branch, path)
-    finally:
-        r.close()
 
 
 def _undo(r: git.Repo, branch: str, path: Path) -> None:
@@ -313,35 +291,31 @@ def _undo(r: git.Repo, branch: str, path: Path) -> None:
 def checkout_clone(branch: str, path: Path, report: Report) -> None:
     """Put a fresh clone on ``branch``: local work only."""
     report("checkout", None, f"Checking out {branch}")
-    r = git.Repo(path)
-    r.git.update_environment(**GIT_ENV)
-    try:
-        current = r.active_branch.name if not r.head.is_detached else None
-    except TypeError:
-        current = None
-    try:
-        if current == branch:
-            pass
-        elif has_ref(r, f"refs/remotes/origin/{branch}"):
-            r.git.checkout("-b", branch, "--track", f"origin/{branch}")
-        else:
-            r.git.checkout("-b", branch)
-    except git.GitCommandError as e:
-        shutil.rmtree(path, ignore_errors=True)
-        raise WorkspaceError(f"could not check out {branch!r}: {git_message(e)}") from e
-    finally:
-        r.close()
+    with open_repo(path) as r:
+        try:
+            current = r.active_branch.name if not r.head.is_detached else None
+        except TypeError:
+            current = None
+        try:
+            if current == branch:
+                pass
+            elif has_ref(r, f"refs/remotes/origin/{branch}"):
+                r.git.checkout("-b", branch, "--track", f"origin/{branch}")
+            else:
+                r.git.checkout("-b", branch)
+        except git.GitCommandError as e:
+            shutil.rmtree(path, ignore_errors=True)
+            raise WorkspaceError(f"could not check out {branch!r}: {git_message(e)}") from e
 
 
 def remove_checkout(bare: Path | None, path: Path) -> None:
     """Remove a workspace checkout (a worktree of ``bare``, or a clone when ``bare`` is None)."""
     if bare is not None and (bare / "HEAD").exists():
-        r = git.Repo(bare)
-        with contextlib.suppress(git.GitCommandError):
-            r.git.worktree("remove", "--force", "--force", str(path))
-        with contextlib.suppress(git.GitCommandError):
-            r.git.worktree("prune")
-        r.close()
+        with open_repo(bare) as r:
+            with contextlib.suppress(git.GitCommandError):
+                r.git.worktree("remove", "--force", "--force", str(path))
+            with contextlib.suppress(git.GitCommandError):
+                r.git.worktree("prune")
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -354,11 +328,10 @@ def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo,
         bare = bare_path(repo)
         if (bare / "HEAD").exists():
             try:
-                r = git.Repo(bare)
-                with contextlib.suppress(git.GitCommandError):
-                    r.git.worktree("prune")
-                listing = r.git.worktree("list", "--porcelain")
-                r.close()
+                with open_repo(bare) as r:
+                    with contextlib.suppress(git.GitCommandError):
+                        r.git.worktree("prune")
+                    listing = r.git.worktree("list", "--porcelain")
             except git.GitCommandError:
                 listing = ""
             for block in listing.split("\n\n"):
@@ -380,9 +353,8 @@ def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo,
             if owner is None:
                 continue
             try:
-                r = git.Repo(child)
-                origin = r.git.config("remote.origin.url")
-                r.close()
+                with open_repo(child) as r:
+                    origin = r.git.config("remote.origin.url")
             except git.GitCommandError:
                 continue
             if origin in (owner.url, local_url(owner.url)):
@@ -393,13 +365,8 @@ def discover(cfg: Config, bare_path: Callable[[Repo], Path]) -> list[tuple[Repo,
 
 def current_branch(path: Path) -> str | None:
     try:
-        r = git.Repo(path)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        with open_repo(path) as r:
+            ref = r.git.symbolic_ref("--short", "-q", "HEAD")
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError):
         return None
-    try:
-        ref = r.git.symbolic_ref("--short", "-q", "HEAD")
-        return readable(str(ref).strip(), "branch") or None
-    except git.GitCommandError:
-        return None
-    finally:
-        r.close()
+    return readable(str(ref).strip(), "branch") or None

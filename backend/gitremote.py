@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadRequest
+from .gitenv import git_env
 from .giturl import REMOTE_ENV, url_problem
 
 Report = Callable[[float | None, str], None]
@@ -71,7 +72,8 @@ class Deadline:
 
 class GitRemote:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.env = {**(os.environ if env is None else env), "LC_ALL": "C", **REMOTE_ENV}
+        base = git_env() if env is None else env
+        self.env = {**base, "LC_ALL": "C", **REMOTE_ENV}
         self.state = State.OPEN
         self._running: set[asyncio.subprocess.Process] = set()
 

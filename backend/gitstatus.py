@@ -1,6 +1,6 @@
 """Git status of workspaces, read with plain ``git`` subprocesses.
 
-Definitions (DESIGN §6):
+Definitions (docs/API.md#the-dashboard-payload):
 
 * ``ahead``/``behind``: against the branch's upstream (``# branch.ab`` of
   ``git status --porcelain=v2 --branch``); when there is none, against
@@ -25,11 +25,12 @@ import contextlib
 import os
 import stat
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from backend import procs
+from backend import porcelain, procs
+from backend.gitenv import GIT_ENV, git_env
 
 __all__ = [
     "GIT_ENV",
@@ -64,59 +65,6 @@ class _GitExitError(GitStatusError):
         super().__init__(message)
         self.returncode = returncode
         self.stderr = stderr
-
-
-# --------------------------------------------------------------------------- environment
-
-_ENV_OVERRIDES: Mapping[str, str] = {
-    "GIT_OPTIONAL_LOCKS": "0",  # polling must never block the user's own git commands
-    "LC_ALL": "C",
-    "GIT_TERMINAL_PROMPT": "0",
-}
-
-# Variables that would make `git -C path` look at some other repository (they are
-# set, for instance, when the app is started from inside a git hook).
-_ENV_STRIPPED: frozenset[str] = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_NAMESPACE",
-    }
-)
-
-
-def git_env() -> dict[str, str]:
-    """The environment git runs with, computed from ``os.environ`` at call time."""
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_STRIPPED}
-    env.update(_ENV_OVERRIDES)
-    return env
-
-
-class _LiveGitEnv(Mapping[str, str]):
-    """Read-only view: ``os.environ`` (as it is now) plus the git overrides."""
-
-    def __getitem__(self, key: str) -> str:
-        if key in _ENV_OVERRIDES:
-            return _ENV_OVERRIDES[key]
-        if key in _ENV_STRIPPED:
-            raise KeyError(key)
-        return os.environ[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(git_env())
-
-    def __len__(self) -> int:
-        return len(git_env())
-
-    def __repr__(self) -> str:
-        return f"GIT_ENV({git_env()!r})"
-
-
-GIT_ENV: Mapping[str, str] = _LiveGitEnv()
 
 
 # --------------------------------------------------------------------------- subprocess
@@ -176,52 +124,6 @@ async def run_git(path: Path, *args: str, timeout: float = 30.0) -> str:
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-@dataclass
-class _Porcelain:
-    branch: str | None = None
-    initial: bool = False  # unborn HEAD: '# branch.oid (initial)'
-    ab: tuple[int, int] | None = None  # (ahead, behind) against the upstream
-    dirty: bool = False
-    has_index_entries: bool = False  # any tracked/staged entry ('1', '2', 'u')
-    untracked: list[bytes] = field(default_factory=list)
-
-
-def _parse_porcelain(out: bytes) -> _Porcelain:
-    res = _Porcelain()
-    untracked = res.untracked
-    fields = out.split(b"\0")
-    i = 0
-    n = len(fields)
-    while i < n:
-        rec = fields[i]
-        i += 1
-        if not rec:
-            continue
-        kind = rec[:2]
-        if kind == b"# ":
-            key, _, value = rec[2:].partition(b" ")
-            if key == b"branch.head":
-                res.branch = None if value == b"(detached)" else value.decode("utf-8", "replace")
-            elif key == b"branch.oid":
-                res.initial = value == b"(initial)"
-            elif key == b"branch.ab":
-                a, _, b = value.partition(b" ")
-                with contextlib.suppress(ValueError):
-                    res.ab = (abs(int(a)), abs(int(b)))
-        elif kind == b"? ":
-            res.dirty = True
-            untracked.append(rec[2:])
-        elif kind in (b"1 ", b"u "):
-            res.dirty = True
-            res.has_index_entries = True
-        elif kind == b"2 ":
-            res.dirty = True
-            res.has_index_entries = True
-            i += 1  # with -z the original path of a rename/copy is the next field
-        # '!' (ignored) is not requested; anything unknown is skipped.
-    return res
 
 
 def _parse_numstat(out: bytes) -> tuple[int, int, int]:
@@ -349,7 +251,7 @@ async def _read_status(path: Path, env: Mapping[str, str]) -> GitStatus:
     # Spawning a process costs more than anything else here, and on 2 cores the pass is
     # CPU-bound, so skipping processes beats overlapping them (measured: running the diff
     # speculatively next to status made the 100-workspace pass slower, not faster).
-    st = _parse_porcelain(await _exec_git(path, _STATUS_ARGS, None, env))
+    st = porcelain.parse(await _exec_git(path, _STATUS_ARGS, None, env))
 
     diff_task: Awaitable[bytes]
     if not st.has_index_entries:

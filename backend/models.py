@@ -1,4 +1,4 @@
-"""Workspaces and sessions as the app keeps them, and their pinned payload shape (DESIGN §6)."""
+"""Workspaces and sessions as the app keeps them, and their pinned payload shape (docs/API.md#the-dashboard-payload)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend import procs
-from backend.gitstatus import git_env
+from backend import porcelain, procs
+from backend.gitenv import git_env
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "schmux-desktop",
@@ -48,9 +48,7 @@ async def git(
     env: Mapping[str, str] | None = None,
     ok: Sequence[int] = (0,),
 ) -> str:
-    full = git_env()
-    full.update(IDENTITY)
-    full.update(env or {})
+    full = git_env({**IDENTITY, **(env or {})})
     try:
         rc, out, err = await procs.run(
             ["git", "-C", os.fspath(path), *args], env=full, timeout=timeout
@@ -80,7 +78,7 @@ async def _maybe(path: Path, *args: str, timeout: float) -> str | None:
 class WorkAtRisk:
     """What disposing a checkout would delete that exists nowhere else."""
 
-    files: list[str] = field(default_factory=list)  # porcelain v1 entries "XY name"
+    files: list[str] = field(default_factory=list)  # "XY name", as `git status --short` shows
     commits: int = 0  # on HEAD (worktree mode) or any local branch (clone mode), not on a remote
     stashes: int = 0  # clone mode only: a worktree's stashes live in the shared repo
 
@@ -91,11 +89,9 @@ class WorkAtRisk:
 
 async def work_at_risk(path: Path, *, clone: bool, timeout: float) -> WorkAtRisk:
     out = await git(
-        path, "status", "--porcelain=v1", "-z", "--untracked-files=all", timeout=timeout
+        path, "status", "--porcelain=v2", "-z", "--untracked-files=all", timeout=timeout
     )
-    risk = WorkAtRisk(files=[e for e in out.split("\0") if len(e) >= 4 and e[0] != "!"])
-    # (with -z a rename's source follows as its own entry; it has no "XY " prefix)
-    risk.files = [e for e in risk.files if e[2] == " "]
+    risk = WorkAtRisk(files=porcelain.parse(out.encode("utf-8", "surrogateescape")).short())
     head = await _maybe(path, "rev-parse", "-q", "--verify", "HEAD^{commit}", timeout=timeout)
     tips = (["HEAD"] if head else []) + (["--branches"] if clone else [])
     if tips:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -43,9 +44,11 @@ def _quiet(stage: str, percent: float | None, message: str) -> None:
 
 @dataclass
 class ScanResult:
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+    """What a scan changed, as schmux answers it: workspaces found, gone, and changed (old, new)."""
+
+    added: list[Workspace] = field(default_factory=list)
+    removed: list[Workspace] = field(default_factory=list)
+    updated: list[tuple[Workspace, Workspace]] = field(default_factory=list)
     dropped_sessions: list[Session] = field(default_factory=list)  # of removed workspaces
 
 
@@ -602,6 +605,15 @@ class WorkspaceManager:
                     id=wid, repo=repo.url, repo_name=repo.name, branch=branch or "", path=str(path)
                 )
             )
+        result.removed = [dataclasses.replace(state.workspaces[wid]) for wid in sorted(removed)]
+        result.updated = [
+            (
+                dataclasses.replace(state.workspaces[wid]),
+                dataclasses.replace(state.workspaces[wid], branch=branch),
+            )
+            for wid, branch in sorted(updated.items())
+        ]
+        result.added = sorted(additions, key=lambda w: w.id)
         if removed or updated or additions:
             with self.registry.change("scan") as st:
                 for wid in removed:
@@ -613,9 +625,6 @@ class WorkspaceManager:
                     st.workspaces[wid].branch = branch
                 for w in additions:
                     st.workspaces[w.id] = w
-        result.removed = sorted(removed)
-        result.updated = sorted(updated)
-        result.added = sorted(w.id for w in additions)
         return result
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: one git status pass over many workspaces (DESIGN §11: 100 workspaces ≤ 0.5 s).
+"""Benchmark: one git status pass over many workspaces (target: 100 workspaces ≤ 0.5 s).
 
 Builds, in a temp dir, an origin repo with a few hundred files, a clone of it, and N
 worktrees of that clone in a mix of states, then times ``backend.gitstatus.read_all``

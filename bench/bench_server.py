@@ -1,4 +1,4 @@
-"""Server-level benchmarks (DESIGN §11). Prints figures; see docs/PERFORMANCE.md for results.
+"""Server-level benchmarks. Prints figures; docs/PERFORMANCE.md has the targets and the results.
 
 python bench/bench_server.py start      # --serve start → healthz 200 (repeated)
 python bench/bench_server.py idle       # 100 workspaces: RSS, pushes and CPU over 60 s idle

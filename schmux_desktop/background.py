@@ -13,12 +13,15 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from .cli import UsageError, build, login_url, preflight
-from .server import BindError, bind_socket, run, url_for
+from .appbuild import build, preflight
+from .errors import UsageError
+from .server import BindError, bind_socket, login_url, run, url_for
 
 if TYPE_CHECKING:
+    from quart import Quart
+
     from backend.services import Services
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,7 @@ class BackgroundServer:
         self.token = token
         self.host = host
         self._data_dir = data_dir
-        self._app: object | None = None
+        self._app: Quart | None = None
         self.services: Services | None = None
         if deferred_build:
             preflight(data_dir, demo)
@@ -71,10 +74,9 @@ class BackgroundServer:
         self._serving = False
         self._thread = threading.Thread(target=self._main, name="schmux-backend", daemon=True)
 
-    def _build(self, demo: bool) -> None:
-        app, services = build(self._data_dir, self.token, demo)
-        self._app = app
-        self.services = cast("Services", services)
+    def _build(self, demo: bool) -> Quart:
+        self._app, self.services = build(self._data_dir, self.token, demo)
+        return self._app
 
     def login_url(self, page: str = "/") -> str:
         """The private address that signs a window's page in (never shown: the page keeps the
@@ -149,15 +151,16 @@ class BackgroundServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        if self._app is None:
-            self._build(demo=False)  # preflight made the demo repo
+        app = self._app
+        if app is None:
+            app = self._build(demo=False)  # preflight made the demo repo
             assert self.services is not None
             self.services.public_url = self.base_url
         if self._stop_requested.is_set():
             return
         self._serving = True
         await run(
-            self._app,  # type: ignore[arg-type]
+            app,
             self._sock,
             on_ready=self._ready.set,
             stop=self._stop,

@@ -1,4 +1,4 @@
-"""The command line (DESIGN §2, pinned): parse, prepare the data dir, run."""
+"""The command line (README.md#command-line; options are added, never renamed): parse, prepare the data dir, run."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import quote
 
 from platformdirs import user_data_dir
 
 from backend import __version__
 from backend.auth import MIN_TOKEN_LENGTH
+
+from .appbuild import build
+from .errors import UsageError
+from .server import login_url
 
 if TYPE_CHECKING:
     from .instance import AlreadyRunning, InstanceLock
@@ -31,10 +34,6 @@ REQUIRED_TOOLS = {
     "tmux": "every agent runs in a tmux session",
     "git": "every workspace is a git worktree or clone",
 }
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,11 +210,6 @@ def resolve_token(args: argparse.Namespace) -> str | None:
     return token
 
 
-def login_url(base: str, token: str | None, page: str = "/") -> str:
-    """The address that signs a browser in; the token percent-encoded (``+``, ``/``, ``=``...)."""
-    return f"{base}{page}?token={quote(token, safe='')}" if token else f"{base}{page}"
-
-
 def resolve_tls(args: argparse.Namespace) -> Tls | None:
     """Check ``--tls-cert``/``--tls-key`` up front, so a bad pair is a one-line error."""
     cert: Path | None = args.tls_cert
@@ -350,53 +344,6 @@ def main(argv: list[str] | None = None) -> int:
             lock.release()
 
 
-def preflight(data_dir: Path, demo: bool) -> None:
-    """What ``build`` checks, without importing the web stack (~0.5 s): the demo repo, the
-    config and the state file. The desktop app runs it before opening its window and builds the
-    app itself on the server thread, while QtWebEngine starts."""
-    from backend.config import ConfigError
-    from backend.config import load as load_config
-    from backend.store import StateFileError, StateStore
-
-    try:
-        if demo:
-            from .demo import ensure_demo
-
-            ensure_demo(data_dir)
-        load_config(data_dir / "config.json", data_dir)
-        StateStore(data_dir / "state.json").load()
-    except (ConfigError, StateFileError) as e:
-        raise UsageError(str(e)) from e
-    except OSError as e:
-        raise UsageError(f"cannot prepare {data_dir}: {e.strerror or e}") from e
-
-
-def build(data_dir: Path, token: str | None, demo: bool) -> tuple[object, object]:
-    """Build the app (and so load config and state); startup problems become UsageError."""
-    from backend.app import create_app
-    from backend.config import ConfigError
-    from backend.fileio import DataDirError
-    from backend.services import Settings
-    from backend.store import StateFileError
-
-    from .resources import static_dir
-
-    try:
-        if demo:
-            from .demo import ensure_demo
-
-            ensure_demo(data_dir)
-        app = create_app(
-            Settings(data_dir=data_dir, token=token, version=__version__, static_dir=static_dir())
-        )
-        app.config["SERVICES"].prepare()
-    except (ConfigError, StateFileError, DataDirError) as e:
-        raise UsageError(str(e)) from e
-    except OSError as e:
-        raise UsageError(f"cannot prepare {data_dir}: {e.strerror or e}") from e
-    return app, app.config["SERVICES"]
-
-
 def data_dir_note(data_dir: Path) -> str:
     """The line after the ready line: where the data lives, and that sessions outlive the app."""
     sock = shlex.quote(str(data_dir / "tmux.sock"))
@@ -438,10 +385,10 @@ def serve_forever(
     port = sock.getsockname()[1]
     base = url_for(args.host, port, "https" if tls is not None else "http")
     if plain is not None:
-        services.public_url = url_for("127.0.0.1", plain.getsockname()[1])  # type: ignore[attr-defined]
+        services.public_url = url_for("127.0.0.1", plain.getsockname()[1])
     else:
         local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-        services.public_url = url_for(local_host, port)  # type: ignore[attr-defined]
+        services.public_url = url_for(local_host, port)
     ready_url = login_url(base, token)
 
     def on_ready() -> None:
@@ -451,7 +398,7 @@ def serve_forever(
         print(data_dir_note(data_dir), flush=True)
 
     try:
-        asyncio.run(run(app, sock, on_ready=on_ready, tls=tls, plain_sock=plain))  # type: ignore[arg-type]
+        asyncio.run(run(app, sock, on_ready=on_ready, tls=tls, plain_sock=plain))
     finally:
         for s in sockets:
             s.detach()  # Hypercorn owns and closes the descriptors

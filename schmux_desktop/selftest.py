@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .cli import UsageError
+from .errors import UsageError
 
 TIMEOUT = 20.0
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:  # the web stack is imported when serving starts, not with bind_socket
     from hypercorn.config import Config as HypercornConfig
@@ -55,6 +56,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def url_for(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"{scheme}://{shown}:{port}"
+
+
+def login_url(base: str, token: str | None, page: str = "/") -> str:
+    """The address that signs a browser in; the token percent-encoded (``+``, ``/``, ``=``...)."""
+    return f"{base}{page}?token={quote(token, safe='')}" if token else f"{base}{page}"
 
 
 def hypercorn_config(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.fileio import write_atomic
 
-from .cli import UsageError
+from .errors import UsageError
 
 if TYPE_CHECKING:
     from webview import Window

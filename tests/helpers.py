@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -55,6 +56,17 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s (last value: {last!r})")
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
+    """``wait_for`` on the event loop: wait for a state the test can see, never for a guessed
+    time (a loaded machine only makes it come later)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.005)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The REST API (DESIGN §5)."""
+"""The REST API (docs/API.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from quart import Blueprint, Response, jsonify, request
 
 from backend import __version__, untrusted
 from backend.errors import BadRequest
+from backend.models import Workspace
 from backend.routes import services
 from backend.services import SpawnRequest
 
@@ -74,7 +75,7 @@ async def spawn() -> Response:
         targets=dict(targets),
         prompt=_str(body, "prompt") or "",
         nickname=_str(body, "nickname") or "",
-        workspace_id=_str(body, "workspace_id"),
+        workspace_id=_str(body, "workspace_id") or None,  # "": a new workspace (schmux's client)
         request_id=_str(body, "request_id"),
     )
     return jsonify(await services().spawn(req))
@@ -142,7 +143,20 @@ async def set_config() -> Response:
 @bp.post("/workspaces/scan")
 async def scan() -> Response:
     result = await services().scan_workspaces()
-    return jsonify({"added": result.added, "removed": result.removed, "updated": result.updated})
+    return jsonify(
+        {
+            "added": [_scanned(w) for w in result.added],
+            "removed": [_scanned(w) for w in result.removed],
+            "updated": [
+                {"old": _scanned(old), "new": _scanned(new)} for old, new in result.updated
+            ],
+        }
+    )
+
+
+def _scanned(w: Workspace) -> dict[str, str]:
+    """A workspace in a scan answer: schmux's shape (its client renders these objects)."""
+    return {"id": w.id, "repo": w.repo, "branch": w.branch, "path": w.path}
 
 
 @bp.post("/sessions/<session_id>/nudge")

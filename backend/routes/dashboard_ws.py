@@ -1,4 +1,4 @@
-"""``/ws/dashboard`` (DESIGN §7): one sender per client draining its own slot."""
+"""``/ws/dashboard`` (docs/PROTOCOL.md): one sender per client draining its own slot."""
 
 from __future__ import annotations
 

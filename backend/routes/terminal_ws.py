@@ -1,4 +1,4 @@
-"""``/ws/terminal/{session_id}`` (DESIGN §8): ``full`` then ``append``; ``input`` and ``resize`` in."""
+"""``/ws/terminal/{session_id}`` (docs/API.md#the-terminal-socket): ``full`` then ``append``; ``input`` and ``resize`` in."""
 
 from __future__ import annotations
 

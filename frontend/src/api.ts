@@ -38,10 +38,18 @@ export interface RestoreResult {
   message?: string;
 }
 
+/** A workspace as a scan reports it (schmux's shape). */
+export interface ScannedWorkspace {
+  id: string;
+  repo: string;
+  branch: string;
+  path: string;
+}
+
 export interface ScanResult {
-  added: string[];
-  removed: string[];
-  updated: string[];
+  added: ScannedWorkspace[];
+  removed: ScannedWorkspace[];
+  updated: { old: ScannedWorkspace; new: ScannedWorkspace }[];
 }
 
 export class Api {

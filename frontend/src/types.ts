@@ -1,4 +1,4 @@
-// Shapes of what the backend sends (DESIGN.md §4–7). Extra keys may appear; we ignore them.
+// Shapes of what the backend sends (docs/API.md#the-dashboard-payload, docs/PROTOCOL.md#messages). Extra keys may appear; we ignore them.
 
 export type RunState = "running" | "done" | "exited";
 

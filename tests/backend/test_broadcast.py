@@ -12,6 +12,7 @@ import pytest
 
 from backend.broadcast import ACTION_BURST, ACTION_RATE, Broadcaster, Client
 from backend.events import Change, ConfigChanged, SessionsChanged, WorkspaceProgress
+from tests.helpers import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -78,44 +79,11 @@ async def test_single_change_goes_out_at_once() -> None:
     world = World()
     b = make(world)
     d = Drain(b.register())
-    await asyncio.sleep(0.05)
-    loop = asyncio.get_running_loop()
+    await until(lambda: d.versions() == [0])
     world.version = 1
     b.on_event(SessionsChanged("spawn"))
     await settle()  # no timer involved: it is out before any time passes
     assert d.versions() == [0, 1]
-    assert loop.time() - d.got[-1][0] < WINDOW / 2
-    await d.stop()
-
-
-async def test_burst_gives_one_trailing_push_with_last_state() -> None:
-    world = World()
-    b = make(world)
-    d = Drain(b.register())
-    await asyncio.sleep(0.05)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    for v in range(1, 11):  # 10 changes, 10 ms apart, all inside one window
-        world.version = v
-        b.on_event(SessionsChanged("burst", Change.BACKGROUND))
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(WINDOW + 0.1)
-    assert d.versions() == [0, 1, 10]  # leading edge, then exactly one trailing push
-    trailing_at = d.got[-1][0]
-    assert WINDOW - 0.01 <= trailing_at - t0 <= WINDOW + 0.15
-    await d.stop()
-
-
-async def test_quiet_means_no_push_and_identical_state_is_not_resent() -> None:
-    world = World()
-    b = make(world)
-    d = Drain(b.register())
-    await asyncio.sleep(WINDOW * 2)
-    assert d.versions() == [0]
-    b.on_event(SessionsChanged("nothing really changed"))
-    await asyncio.sleep(WINDOW * 2)
-    assert d.versions() == [0]
-    assert b.pushes == 0
     await d.stop()
 
 
@@ -123,13 +91,12 @@ async def test_snapshot_serialised_once_per_push_not_per_client() -> None:
     world = World()
     b = make(world)
     drains = [Drain(b.register()) for _ in range(50)]
-    await asyncio.sleep(0.05)
+    await until(lambda: all(d.versions() == [0] for d in drains))
     before = world.snapshots
     world.version = 1
     b.on_event(SessionsChanged("x"))
-    await asyncio.sleep(0.05)
+    await until(lambda: all(d.versions()[-1] == 1 for d in drains))
     assert world.snapshots - before == 1
-    assert all(d.versions()[-1] == 1 for d in drains)
     for d in drains:
         await d.stop()
 
@@ -165,33 +132,12 @@ async def test_config_change_pushes_config_message() -> None:
     world = World()
     b = make(world)
     d = Drain(b.register())
-    await asyncio.sleep(0.02)
+    await until(lambda: any(m["type"] == "config" for _, m in d.got))
     world.config = {"k": 2}
     b.on_event(ConfigChanged())
-    await asyncio.sleep(0.02)
-    configs = [m for _, m in d.got if m["type"] == "config"]
-    assert configs[-1]["config"] == {"k": 2}
+    await until(lambda: [m for _, m in d.got if m["type"] == "config"][-1]["config"] == {"k": 2})
     seqs = [m["seq"] for _, m in d.got]
     assert seqs == sorted(seqs)
-    await d.stop()
-
-
-async def test_output_only_changes_are_throttled() -> None:
-    world = World()
-    b = make(world, window=0.0)
-    d = Drain(b.register())
-    await asyncio.sleep(0.02)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    for v in range(1, 13):  # output changes every 0.1 s for 1.2 s
-        world.version = v
-        b.on_event(SessionsChanged("output", Change.OUTPUT))
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.6)
-    times = [t - t0 for t, m in d.got if m["type"] == "sessions"][1:]
-    assert 2 <= len(times) <= 4  # at most one push per 0.5 s
-    assert all(b2 - a2 >= 0.45 for a2, b2 in itertools.pairwise(times))
-    assert d.versions()[-1] == 12  # and the last one is never lost
     await d.stop()
 
 
@@ -199,7 +145,7 @@ async def test_close_all_ends_senders() -> None:
     world = World()
     b = make(world)
     d = Drain(b.register())
-    await asyncio.sleep(0.02)
+    await until(lambda: d.versions() == [0])
 
     async def handler_exit() -> None:
         await d.task
@@ -270,13 +216,15 @@ class Taker:
         return [m["workspaces"][0]["version"] for _, m in self.got if m["type"] == "sessions"]
 
 
-def virtual(world: World, window: float = 0.5) -> tuple[Broadcaster, VirtualClock]:
+def virtual(
+    world: World, window: float = 0.5, output_every: float = 5.0
+) -> tuple[Broadcaster, VirtualClock]:
     clock = VirtualClock()
     b = Broadcaster(
         world.snapshot,
         lambda: dict(world.config),
         debounce=lambda: window,
-        output_every=5.0,
+        output_every=output_every,
         clock=clock,
     )
     return b, clock
@@ -544,3 +492,59 @@ async def test_a_client_closed_before_its_first_send_still_gets_a_whole_greeting
     batch = await c.next_batch()
     assert [json.loads(t)["type"] for t in batch] == ["sessions", "config"]
     assert await c.next_batch() == []
+
+
+async def test_burst_gives_one_trailing_push_with_last_state() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.25)
+    t = Taker(b)
+    t.take()
+    start = clock.now
+    for v in range(1, 11):  # 10 changes, 1/64 s apart, all inside one window
+        world.version = v
+        b.on_event(SessionsChanged("burst", Change.BACKGROUND))
+        t.take(clock.now - start)
+        clock.advance(0.015625)
+    assert t.versions() == [0, 1]  # the leading edge at once, the rest held
+    clock.advance(0.25 - 0.15625 - 0.0078125)
+    assert t.take() == []  # not before the window's end...
+    clock.advance(0.0078125)
+    t.take(clock.now - start)
+    assert t.versions() == [0, 1, 10]  # ...then exactly one trailing push, the last state
+    assert t.got[-1][0] == 0.25
+    clock.advance(1.0)
+    assert t.take() == []
+
+
+async def test_quiet_means_no_push_and_identical_state_is_not_resent() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.25)
+    t = Taker(b)
+    t.take()
+    clock.advance(1.0)
+    assert t.take() == []
+    b.on_event(SessionsChanged("nothing really changed"))
+    clock.advance(1.0)
+    assert t.take() == []
+    assert t.versions() == [0]
+    assert b.pushes == 0
+
+
+async def test_output_only_changes_are_throttled() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.0, output_every=0.5)
+    t = Taker(b)
+    t.take()
+    start = clock.now
+    times: list[float] = []
+    for v in range(1, 13):  # output changes every 0.125 s for 1.5 s
+        world.version = v
+        b.on_event(SessionsChanged("output", Change.OUTPUT))
+        clock.advance(0)  # what is due now (the first output push) runs now
+        times += [clock.now - start for m in t.take() if m["type"] == "sessions"]
+        clock.advance(0.125)
+        times += [clock.now - start for m in t.take() if m["type"] == "sessions"]
+    clock.advance(1.0)
+    times += [clock.now - start for m in t.take() if m["type"] == "sessions"]
+    assert times == [0.0, 0.5, 1.0, 1.5]  # at most one push per 0.5 s
+    assert t.versions()[-1] == 12  # and the last one is never lost

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 from backend import sessionprocs
+from tests.helpers import wait_for
 
 
 def _alive(p: subprocess.Popen[bytes]) -> bool:
@@ -24,7 +25,8 @@ def test_ends_marked_processes_even_in_their_own_session_and_spares_others() -> 
     ]
     other = subprocess.Popen(["sleep", "30"], env=near, start_new_session=True)
     try:
-        time.sleep(0.1)
+        # each child's environment is readable once it has started its program
+        wait_for(lambda: {p.pid for p in mine} <= sessionprocs.find("proj-001-cafe0001"))
         found = sessionprocs.find("proj-001-cafe0001")
         assert {p.pid for p in mine} <= found and other.pid not in found
         assert os.getpid() not in found
@@ -44,7 +46,7 @@ def test_ends_marked_processes_even_in_their_own_session_and_spares_others() -> 
 def test_descendants_of_the_pane_are_found_without_the_variable() -> None:
     parent = subprocess.Popen(["sh", "-c", "env -u SCHMUX_SESSION_ID sleep 30 & wait"])
     try:
-        time.sleep(0.2)
+        wait_for(lambda: len(sessionprocs.find("nobody-001-00000000", [parent.pid])) == 2)
         found = sessionprocs.find("nobody-001-00000000", [parent.pid])
         assert parent.pid in found and len(found) == 2
     finally:

@@ -4,6 +4,8 @@ real ``--serve`` backend and real tmux."""
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +108,19 @@ def test_type_a_command_see_its_output_then_exit(
     expect(page.get_by_test_id("terminal-view")).to_be_hidden()
 
 
+def pane_size(server: Server, sid: str) -> tuple[int, int] | None:
+    """The session's pane size (rows, columns) as tmux has it, asked on the app's socket."""
+    session = server.session(sid)
+    assert session is not None
+    argv = shlex.split(session["attach_cmd"])  # tmux -S SOCKET attach -t =NAME
+    target = argv[-1] + ":"  # the session's window (a bare "=NAME" names no pane)
+    cmd = [*argv[: argv.index("attach")], "display-message", "-p", "-t", target]
+    out = subprocess.run(
+        [*cmd, "#{pane_height} #{pane_width}"], capture_output=True, text=True
+    ).stdout.split()
+    return (int(out[0]), int(out[1])) if len(out) == 2 else None
+
+
 def test_fits_the_window_and_resizes_the_pane(server: Server, new_page: Callable[..., Any]) -> None:
     sid = spawn_shell(server)
     page = new_page(width=1200, height=800)
@@ -123,7 +138,7 @@ def test_fits_the_window_and_resizes_the_pane(server: Server, new_page: Callable
     page.set_viewport_size({"width": 800, "height": 560})
     wait_for(lambda: sizes()[1] < cols, timeout=5)
     rows2, cols2 = sizes()
-    time.sleep(0.3)  # the resize frame reaches tmux
+    wait_for(lambda: pane_size(server, sid) == (rows2, cols2), timeout=5)  # tmux has it
     type_line(page, "clear; stty size")
     expect(screen(page)).to_contain_text(f"{rows2} {cols2}")
     # The terminal box stays inside the window: nothing scrolls the page.

@@ -348,3 +348,10 @@ def test_oversized_body_is_413(server: Server) -> None:
     with server.client() as c:
         r = c.post("/api/spawn", content=b"{" + b" " * (2 * 1024 * 1024) + b"}")
     assert r.status_code == 413 and "too large" in r.json()["error"]
+
+
+def test_empty_workspace_id_means_a_new_workspace(server: Server) -> None:
+    """schmux's client sends "workspace_id": "" for a new workspace: not a 404."""
+    items = server.spawn(repo="proj", branch="main", targets={"sleeper": 1}, workspace_id="")
+    assert "error" not in items[0], items
+    assert items[0]["workspace_id"] == "proj-001"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.helpers import DashboardClient, Server, all_sessions, git
+from tests.helpers import DashboardClient, Server, all_sessions, git, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.asyncio
 async def test_connect_gets_sessions_then_config(server: Server) -> None:
     async with DashboardClient(server) as c:
         await c.wait(lambda ws: ws == [], timeout=5)
-        await asyncio.sleep(0.2)
+        await until(lambda: len(c.messages) >= 2)
         kinds = [m["type"] for _, m in c.messages]
         assert kinds[:2] == ["sessions", "config"]
         assert c.of_type("config")[0]["config"]["sessions"]["dashboard_debounce_ms"] == 500
@@ -322,7 +322,12 @@ async def test_workspace_progress_is_pushed(
                 },
             )
             assert r.status_code == 400
-        await asyncio.sleep(0.3)
+
+        def last_stage(rid: str) -> str:
+            mine = [m for m in c.of_type("workspace_progress") if m["request_id"] == rid]
+            return str(mine[-1]["stage"]) if mine else ""
+
+        await until(lambda: last_stage("req-1") == "ready" and last_stage("req-2") == "error")
         progress = c.of_type("workspace_progress")
         ok = [m for m in progress if m["request_id"] == "req-1"]
         assert ok[0]["stage"] == "fetching" and ok[-1]["stage"] == "ready"
@@ -361,9 +366,12 @@ async def test_lone_surrogate_from_one_client_closes_no_dashboard(server: Server
             await c.__aexit__()
 
 
-async def test_lone_surrogate_in_config_file_breaks_no_connect(
+async def test_lone_surrogate_in_config_file_is_refused_at_start(
     make_server: Callable[..., Server], origin: Path, short_dir: Path
 ) -> None:
+    """A hand-edited config.json with a lone surrogate escape used to start and then break every
+    dashboard connect (its config message could not be encoded): it is refused at start, with one
+    line naming the file and the key."""
     d = short_dir / "dsur"
     d.mkdir()
     cfg = {
@@ -372,21 +380,12 @@ async def test_lone_surrogate_in_config_file_breaks_no_connect(
         "note": "hand-edited \ud800 here",
     }
     (d / "config.json").write_text(json.dumps(cfg))  # the escape \ud800 in the file
-    srv = make_server(data_dir=d)
-    clients = [DashboardClient(srv) for _ in range(3)]
-    for c in clients:
-        await c.__aenter__()
-    try:
-        for c in clients:
-            await c.wait(lambda ws: ws == [], timeout=5)
-        await asyncio.sleep(0.3)
-        for c in clients:
-            assert [m["type"] for _, m in c.messages][:2] == ["sessions", "config"]
-            assert c.of_type("config")[0]["config"]["note"] == "hand-edited \ud800 here"
-            assert c.closed_code is None
-    finally:
-        for c in clients:
-            await c.__aexit__()
+    srv = make_server(data_dir=d, start=False)
+    with pytest.raises(AssertionError) as info:
+        srv.start()
+    lines = [line for line in srv.stderr().splitlines() if line.strip()]
+    assert len(lines) == 1 and "config.json" in lines[0] and "note" in lines[0], lines
+    assert "Traceback" not in str(info.value)
 
 
 async def test_a_persons_actions_are_not_held_behind_a_window(

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from tests.helpers import DashboardClient, Server, all_sessions
+from backend import sessionprocs
+from tests.helpers import DashboardClient, Server, all_sessions, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -90,6 +93,15 @@ def srv(make_server: Callable[..., Server]) -> Server:
     return make_server({"run_targets": TARGETS})
 
 
+def agent_runs(session_id: str, cmdline: bytes) -> bool:
+    """Whether a process of the session (by its SCHMUX_SESSION_ID) runs ``cmdline``."""
+    for pid in sessionprocs.find(session_id):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == cmdline:
+                return True
+    return False
+
+
 def spawn(srv: Server, target: str) -> str:
     existing = srv.workspace("proj-001")
     where: dict[str, Any] = (
@@ -121,8 +133,8 @@ async def test_foreign_origin_and_no_token_refused(srv: Server) -> None:
 async def test_echo_round_trip_and_first_message_is_full(srv: Server) -> None:
     sid = spawn(srv, "shell")
     async with Term(srv, sid) as t:
-        await asyncio.sleep(0.3)
-        assert t.messages and t.messages[0]["type"] == "full"
+        await until(lambda: bool(t.messages))
+        assert t.messages[0]["type"] == "full"
         await t.send("echo round-$((20+22))-trip\r")
         await t.wait_for("round-42-trip")
 
@@ -141,7 +153,7 @@ async def test_arrow_keys_and_paste_reach_the_pane_literally(srv: Server) -> Non
 async def test_ctrl_c_reaches_the_agent(srv: Server) -> None:
     sid = spawn(srv, "sleeper")
     async with Term(srv, sid) as t:
-        await asyncio.sleep(1.0)  # let the launcher start the agent
+        await until(lambda: agent_runs(sid, b"sleep\x00600\x00"))  # the launcher started it
         await t.send("\x03")
         for _ in range(200):
             s = srv.session(sid)
@@ -163,10 +175,13 @@ async def test_two_viewers_see_the_same_bytes(srv: Server) -> None:
         await a.send("for i in 1 2 3; do echo same-$i; done\r")
         await a.wait_for("same-3\r\n")
         await b.wait_for("same-3\r\n")
-        await asyncio.sleep(0.2)
-        # (the shell's own start-up output may reach one viewer before the other's full)
+        # (the shell's own start-up output may reach one viewer before the other's full, and
+        # its next prompt one before the other: compare the command's own stretch)
         tail_a, tail_b = (t.appended() for t in (a, b))
-        tail_a, tail_b = tail_a[tail_a.index("for i in") :], tail_b[tail_b.index("for i in") :]
+        tail_a, tail_b = (
+            s[s.index("for i in") : s.index("same-3\r\n") + len("same-3\r\n")]
+            for s in (tail_a, tail_b)
+        )
         assert tail_a == tail_b
         assert "same-1" in tail_a
 
@@ -229,7 +244,7 @@ async def test_detector_sets_needs_input_and_enter_clears_it(srv: Server) -> Non
         s = all_sessions(dash.workspaces or [])[sid]
         assert s["nudge_summary"] == "Do you want to continue? [Y/n]"
         async with Term(srv, sid) as t:
-            await asyncio.sleep(0.2)
+            await until(lambda: bool(t.messages))  # attached: its full screen arrived
             await t.send("y\r")
             await t.wait_for("got:y")
         await dash.wait(lambda ws: all_sessions(ws)[sid]["nudge_state"] == "", timeout=5)

@@ -110,10 +110,21 @@ def test_scan_reconciles_with_disk(server: Server) -> None:
     with server.client() as c:
         r = c.post("/api/workspaces/scan")
     assert r.status_code == 200
+
+    # schmux's shape: workspace objects, "updated" as old and new
+    def w(wid: str, branch: str, path: Path) -> dict[str, str]:
+        return {"id": wid, "repo": str(server_repo), "branch": branch, "path": str(path)}
+
+    server_repo = server.workspace(b["workspace_id"])["repo"]  # type: ignore[index]
     assert r.json() == {
-        "added": ["proj-042"],
-        "removed": [a["workspace_id"]],
-        "updated": [b["workspace_id"]],
+        "added": [w("proj-042", "hand", hand)],
+        "removed": [w(a["workspace_id"], "main", path_a)],
+        "updated": [
+            {
+                "old": w(b["workspace_id"], "feature", path_b),
+                "new": w(b["workspace_id"], "renamed-by-hand", path_b),
+            }
+        ],
     }
     ids = {w["id"]: w for w in server.sessions()}
     assert set(ids) == {b["workspace_id"], "proj-042"}

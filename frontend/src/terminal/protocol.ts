@@ -1,4 +1,4 @@
-// /ws/terminal/<id> (docs/PROTOCOL.md, DESIGN §8): parsing server frames, applying them to a
+// /ws/terminal/<id> (docs/API.md#the-terminal-socket): parsing server frames, applying them to a
 // terminal, and building client frames. Pure: no DOM, no xterm, no network.
 //
 //   server → client  {"type":"full","content","rows"?,"running","exit_status"}  reset, then write
