@@ -15,6 +15,7 @@ from typing import Any
 
 from . import auth
 from . import config as config_mod
+from .agents import AgentDetector
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
@@ -25,6 +26,7 @@ from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
 from .giturl import url_problem
 from .models import Workspace, workspace_payload
+from .overlays import Overlays
 from .registry import Registry
 from .sessions import (
     EVENT_FILE,
@@ -112,6 +114,8 @@ class Services:
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
         self.trash = Trash(self.paths.trash, keep_days=lambda: self.config.snapshot_keep_days)
         self.git_remote = GitRemote()
+        self.agents = AgentDetector()
+        self.overlays = Overlays(settings.data_dir / "overlays")
         self.workspaces = WorkspaceManager(
             self.registry,
             self.events,
@@ -338,7 +342,7 @@ class Services:
     # -- spawn ----------------------------------------------------------------------------
 
     async def spawn(self, req: SpawnRequest) -> list[dict[str, Any]]:
-        cfg = self.config
+        cfg = self.agents.with_detected(self.config)  # agents on PATH are promptable targets
         if not req.targets:
             raise BadRequest(
                 '"targets" must name at least one run target with a count, e.g. {"shell": 1}'
@@ -380,6 +384,7 @@ class Services:
             if not req.branch:
                 raise BadRequest('"branch" is required when spawning into a new workspace')
             ws = await self.workspaces.create(repo, req.branch, request_id=req.request_id)
+            await asyncio.to_thread(self.overlays.copy_into, repo.name, Path(ws.path))
             self.poke_git(ws.id)
 
         results: list[dict[str, Any]] = []
@@ -430,7 +435,7 @@ class Services:
         old = self.sessions.get(session_id)
         if old.running:
             raise Conflict(f"session {session_id!r} is still running; dispose it to start over")
-        target = self.config.target(old.target)
+        target = self.agents.with_detected(self.config).target(old.target)
         if target is None:
             raise Conflict(f"run target {old.target!r} is no longer configured")
         missing = target_missing(target)
