@@ -47,8 +47,9 @@ class QuickLaunch:
     """A named spawn preset: a run target and the prompt it starts with."""
 
     name: str
-    target: str
+    target: str = ""
     prompt: str = ""
+    command: str = ""  # schmux's shell-command presets: kept, shown, not run by our form
 
 
 # Keys schmux's config page reads, with the values it gets when the file has none (the effective
@@ -124,7 +125,9 @@ class Config:
             for i, t in enumerate(self.run_targets)
         ]
         out["quick_launch"] = [
-            {"name": q.name, "target": q.target, "prompt": q.prompt} for q in self.quick_launch
+            {"name": q.name, "target": q.target, "prompt": q.prompt}
+            | ({"command": q.command} if q.command else {})
+            for q in self.quick_launch
         ]
         for key, default in SCHMUX_DEFAULTS.items():
             value = self.raw.get(key)
@@ -278,14 +281,17 @@ def parse(raw: Any, data_dir: Path) -> Config:
         if not isinstance(item, dict):
             raise ConfigError(f"quick_launch[{i}] must be an object with name, target and prompt")
         name = string(f"quick_launch[{i}].name", item.get("name"))
-        target = string(f"quick_launch[{i}].target", item.get("target"))
-        prompt = item.get("prompt")
-        prompt = (
-            "" if prompt is None else string(f"quick_launch[{i}].prompt", prompt, empty_ok=True)
-        )
+        optional = {
+            key: ""
+            if item.get(key) is None
+            else string(f"quick_launch[{i}].{key}", item[key], empty_ok=True)
+            for key in ("target", "prompt", "command")
+        }
+        if not (optional["target"].strip() or optional["command"].strip()):
+            raise ConfigError(f"quick_launch[{i}] needs a target (a run target) or a command")
         if any(q.name == name for q in quick):
             raise ConfigError(f"quick_launch[{i}].name {name!r} is used twice")
-        quick.append(QuickLaunch(name=name, target=target, prompt=prompt))
+        quick.append(QuickLaunch(name=name, **optional))
 
     for key in ("nudgenik", "branch_suggest", "conflict_resolve", "access_control", "network"):
         part = raw.get(key)

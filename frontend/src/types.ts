@@ -59,6 +59,8 @@ export interface QuickLaunch {
   name: string;
   target: string;
   prompt: string;
+  /** schmux's shell-command presets: kept in the config, not offered by our form. */
+  command?: string;
 }
 
 export interface DetectedTool {

@@ -154,6 +154,12 @@ def test_quick_launch_builtin_and_configured(server: Server) -> None:
         mine = [{"name": "review", "target": "echo", "prompt": "review it"}]
         assert c.post("/api/config", json={"quick_launch": mine}).status_code == 200
         assert c.get("/api/config").json()["quick_launch"] == mine
+        # schmux's shell-command presets and a null prompt are its page's own shapes
+        theirs = [{"name": "tests", "command": "make test", "prompt": None}]
+        assert c.post("/api/config", json={"quick_launch": theirs}).status_code == 200
+        assert c.get("/api/config").json()["quick_launch"] == [
+            {"name": "tests", "target": "", "prompt": "", "command": "make test"}
+        ]
         for bad in ([{"name": "x"}], {"name": "x"}, [{"name": "", "target": "echo"}]):
             r = c.post("/api/config", json={"quick_launch": bad})
             assert r.status_code == 400 and "quick_launch" in r.json()["error"]

@@ -151,7 +151,8 @@ export class SpawnForm {
       this.targets = targets;
       this.renderTargets();
     }
-    const presets = [...(Array.isArray(config.quick_launch) ? config.quick_launch : []), ...this.builtinPresets];
+    const own = (Array.isArray(config.quick_launch) ? config.quick_launch : []).filter((p) => p.target || !p.command);
+    const presets = [...own, ...this.builtinPresets];
     const quickSig = JSON.stringify(presets);
     if (quickSig !== this.quickSig) {
       this.quickSig = quickSig;
