@@ -50,8 +50,13 @@ class Tool:
 class AgentDetector:
     """What is on PATH now; versions cached per (path, mtime)."""
 
-    def __init__(self, known: tuple[str, ...] = KNOWN_AGENTS) -> None:
+    def __init__(
+        self,
+        known: tuple[str, ...] = KNOWN_AGENTS,
+        version_timeout: float = VERSION_TIMEOUT_SECONDS,
+    ) -> None:
         self.known = known
+        self.version_timeout = version_timeout
         self._versions: dict[tuple[str, int], str] = {}
 
     def found(self, config: Config) -> list[Tool]:
@@ -92,11 +97,11 @@ class AgentDetector:
         except OSError:
             return ""
         if key not in self._versions:
-            self._versions[key] = await _read_version(path)
+            self._versions[key] = await _read_version(path, self.version_timeout)
         return self._versions[key]
 
 
-async def _read_version(path: str) -> str:
+async def _read_version(path: str, timeout: float) -> str:
     try:
         proc = await asyncio.create_subprocess_exec(
             path,
@@ -109,7 +114,7 @@ async def _read_version(path: str) -> str:
     except OSError:
         return ""
     try:
-        async with asyncio.timeout(VERSION_TIMEOUT_SECONDS):
+        async with asyncio.timeout(timeout):
             out, _ = await proc.communicate()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
