@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -99,6 +100,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
             {"name": "shell", "type": "command", "command": "bash --norc --noprofile"},
         ],
     })  # fmt: skip
+    # open-vscode is fuzzed too: no editor, terminal or file manager may open on this machine
+    path = [d for d in os.environ.get("PATH", "").split(":") if d and not Path(d, "code").exists()]
+    srv.env = {"PATH": ":".join(path), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
     srv.start()
     yield srv
     srv.stop()
