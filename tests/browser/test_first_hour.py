@@ -105,7 +105,7 @@ def test_spawn_results_follow_renames_and_disposals(
     form.get_by_test_id("spawn-submit").click()
     result = page.get_by_test_id("spawn-result-ok")
     expect(result).to_have_count(1)
-    sid = result.get_attribute("data-session-id")
+    sid = result.get_attribute("data-spawned-session-id")
     assert sid
     expect(result.get_by_test_id("spawn-result-open")).to_be_visible()
 
@@ -114,7 +114,7 @@ def test_spawn_results_follow_renames_and_disposals(
     expect(result).to_contain_text("renamed")
 
     assert api(server, "POST", f"/api/dispose/{sid}", json={}).status_code == 200
-    gone = page.get_by_test_id("spawn-results").locator(f'[data-session-id="{sid}"]')
+    gone = page.get_by_test_id("spawn-results").locator(f'[data-spawned-session-id="{sid}"]')
     expect(gone).to_contain_text("disposed")
     expect(gone.get_by_role("link")).to_have_count(0)  # no link to "No such session"
 

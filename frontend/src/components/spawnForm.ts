@@ -372,7 +372,7 @@ export class SpawnForm {
           return h("li", { class: "result-error", testid: "spawn-result-error" }, h("strong", { text: `${item.target}: ` }), item.error);
         }
         const li = h("li", { class: "result-ok", testid: "spawn-result-ok" });
-        li.dataset.sessionId = item.session_id;
+        li.dataset.spawnedSessionId = item.session_id; // not data-session-id: that marks the rows
         this.spawned.push({ item, li, seen: false });
         return li;
       }),
