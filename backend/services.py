@@ -18,6 +18,7 @@ from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
+from .diffs import Differ
 from .errors import BadRequest, Conflict, StorageError
 from .events import Change, ConfigChanged, EventBus
 from .fileio import DataDirError, prepare_dir, remove_stale_temps
@@ -112,6 +113,7 @@ class Services:
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
         self.trash = Trash(self.paths.trash, keep_days=lambda: self.config.snapshot_keep_days)
         self.git_remote = GitRemote()
+        self.diffs = Differ(timeout=self.config.git_status_timeout_ms / 1000)
         self.workspaces = WorkspaceManager(
             self.registry,
             self.events,

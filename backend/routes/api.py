@@ -7,7 +7,8 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from backend import __version__, untrusted
-from backend.errors import BadRequest
+from backend.diffs import Base, DiffError
+from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
 from backend.routes import services
 from backend.services import SpawnRequest
@@ -175,3 +176,19 @@ async def set_nudge(session_id: str) -> Response:
 async def clear_nudge(session_id: str) -> Response:
     services().sessions.clear_nudge(session_id)
     return jsonify(OK)
+
+
+@bp.get("/diff/<workspace_id>")
+async def diff(workspace_id: str) -> Response:
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)  # 404 before 400
+    raw = request.args.get("base", "head")
+    try:
+        base = Base(raw)
+    except ValueError:
+        raise BadRequest('"base" must be "head" or "branch"') from None
+    try:
+        body = await svc.diffs.json(ws, base)
+    except DiffError as e:
+        raise Conflict(f"no diff for {workspace_id}: {e}") from None
+    return Response(body, content_type="application/json")
