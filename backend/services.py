@@ -18,9 +18,10 @@ from . import config as config_mod
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config, ConfigError
+from .conflicts import ConflictForecast
 from .diffs import Differ
 from .errors import BadRequest, Conflict, StorageError
-from .events import Change, ConfigChanged, EventBus
+from .events import Change, ConfigChanged, EventBus, SessionsChanged
 from .fileio import DataDirError, prepare_dir, remove_stale_temps
 from .gitremote import GitRemote
 from .gitstatus import GitStatus, GitStatusError, read_all
@@ -145,6 +146,12 @@ class Services:
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
         )
         self.events.subscribe(self.broadcaster.on_event)
+        self.conflicts = ConflictForecast(
+            lambda: self.registry.state.workspaces,
+            lambda: self.events.emit(SessionsChanged("conflict forecast", Change.BACKGROUND)),
+            timeout=lambda: self.config.git_status_timeout_ms / 1000,
+        )
+        self.events.subscribe(self.conflicts.on_event)
         self.events.subscribe(lambda _e: self.terminals.on_sessions_changed())
         self._git_poke = asyncio.Event()
         self._session_poke = asyncio.Event()
@@ -210,6 +217,7 @@ class Services:
             self.events.subscribe(self._sync_watches)
             self._sync_watches()
         self.tasks.spawn(self._git_loop(), name="git-status-loop")
+        self.tasks.spawn(self.conflicts.run(), name="conflict-forecast")
         self.tasks.spawn(self._session_loop(), name="session-loop")
         self.tasks.spawn(self._trash_loop(), name="trash-prune-loop")
         self.tasks.spawn(self._warm_up(), name="warm-up")
@@ -250,7 +258,10 @@ class Services:
             by_ws.setdefault(s.workspace_id, []).append(s)
         prefix = self.tmux.attach_prefix
         return [
-            workspace_payload(state.workspaces[wid], by_ws[wid], prefix)
+            {
+                **workspace_payload(state.workspaces[wid], by_ws[wid], prefix),
+                "conflicts": self.conflicts.of(wid),
+            }
             for wid in sorted(state.workspaces)
         ]
 
@@ -571,6 +582,7 @@ class Services:
             if new != old:
                 changes.append((w.id, r))
         self.git_passes += 1
+        self.conflicts.mark(wid for wid, _ in changes)
         if not changes:
             return False
         with self.registry.change("git status", kind=Change.BACKGROUND) as st:
@@ -607,6 +619,7 @@ class Services:
             else:
                 await asyncio.sleep(GIT_COALESCE_SECONDS)  # let a burst of file events settle
                 ids = set(self._git_dirty)
+            self.conflicts.mark(self._git_dirty)  # changed files or refs: survey them again
             self._git_dirty.clear()
             try:
                 await self.refresh_git(ids)
