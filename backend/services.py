@@ -28,6 +28,7 @@ from .gitstatus import GitStatus, GitStatusError, read_all
 from .giturl import url_problem
 from .models import Workspace, workspace_payload
 from .registry import Registry
+from .reviews import Reviewer
 from .sessions import (
     EVENT_FILE,
     SessionEnv,
@@ -139,6 +140,7 @@ class Services:
         )
         self.terminals.default_rows = self.config.terminal_height
         self.sessions.log_max = self.config.log_max_bytes
+        self.reviews = Reviewer(self.registry, self.tmux)
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
@@ -257,10 +259,12 @@ class Services:
         for s in state.sessions.values():
             by_ws.setdefault(s.workspace_id, []).append(s)
         prefix = self.tmux.attach_prefix
+        rounds = self.reviews.counts()
         return [
             {
                 **workspace_payload(state.workspaces[wid], by_ws[wid], prefix),
                 "conflicts": self.conflicts.of(wid),
+                "review_rounds": rounds.get(wid, 0),
             }
             for wid in sorted(state.workspaces)
         ]

@@ -10,6 +10,7 @@ from backend import __version__, untrusted
 from backend.diffs import Base, DiffError
 from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
+from backend.reviews import parse_comments
 from backend.routes import services
 from backend.services import SpawnRequest
 
@@ -192,3 +193,27 @@ async def diff(workspace_id: str) -> Response:
     except DiffError as e:
         raise Conflict(f"no diff for {workspace_id}: {e}") from None
     return Response(body, content_type="application/json")
+
+
+@bp.post("/workspaces/<workspace_id>/review")
+async def review(workspace_id: str) -> Response:
+    """Type a review round into one of the workspace's sessions (docs/API.md#review-rounds)."""
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object()
+    session_id = _str(body, "session_id", required=True)
+    assert session_id is not None
+    comments = parse_comments(body.get("comments"))
+    session = svc.sessions.get(session_id)
+    sent = await svc.reviews.send(ws, session, comments)
+    if session.nudge_state:  # the agent asked for input: this answers it
+        svc.sessions.clear_nudge(session_id)
+    return jsonify({**OK, "round_id": sent.id})
+
+
+@bp.get("/workspaces/<workspace_id>/reviews")
+async def reviews(workspace_id: str) -> Response:
+    """The workspace's review rounds, oldest first, with each comment's status."""
+    svc = services()
+    svc.workspaces.get(workspace_id)
+    return jsonify({"rounds": [r.payload() for r in svc.reviews.rounds(workspace_id)]})
