@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config, DisposedSnapshot } from "./types";
+import type { Config, DiffResponse, DisposedSnapshot, ReviewComment } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -134,6 +134,17 @@ export class Api {
   }
   scan() {
     return this.request<ScanResult>("POST", "/api/workspaces/scan", {});
+  }
+  /** The workspace's changes against HEAD ("head") or since it forked from the default branch ("branch"). */
+  diff(workspaceId: string, base: "head" | "branch" = "head") {
+    return this.request<DiffResponse>("GET", `/api/diff/${encodeURIComponent(workspaceId)}?base=${base}`);
+  }
+  /** Type a review round into one of the workspace's sessions. */
+  review(workspaceId: string, sessionId: string, comments: ReviewComment[]) {
+    return this.request<{ status: string; round_id: string }>("POST", `/api/workspaces/${encodeURIComponent(workspaceId)}/review`, {
+      session_id: sessionId,
+      comments,
+    });
   }
 }
 
