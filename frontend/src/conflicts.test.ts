@@ -26,3 +26,17 @@ describe("conflictBadges", () => {
     expect(conflictBadges(makeWorkspace("proj-001"))).toEqual([]);
   });
 });
+
+describe("normalizeWorkspace keeps the forecast", () => {
+  it("carries well-formed conflicts and drops malformed ones", async () => {
+    const { normalizeWorkspace } = await import("./state");
+    const w = normalizeWorkspace({
+      id: "proj-001",
+      conflicts: [{ with: "proj-002", files: ["a", 3] }, { with: 7, files: [] }, "x", { with: "base" }],
+      review_rounds: 2,
+    });
+    expect(w?.conflicts).toEqual([{ with: "proj-002", files: ["a"] }]);
+    expect(w?.review_rounds).toBe(2);
+    expect(normalizeWorkspace({ id: "proj-001" })?.conflicts).toEqual([]);
+  });
+});
