@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 _T = TypeVar("_T")
@@ -99,6 +99,45 @@ def _get_executor() -> ThreadPoolExecutor:
 
 async def in_worker(fn: Callable[[], _T]) -> _T:
     return await asyncio.wrap_future(_get_executor().submit(fn))
+
+
+async def start(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-lived child with pipes to its stdin and stdout (stderr to /dev/null), in its
+    own session, from a worker thread: the fork does not stall the event loop. If the caller is
+    cancelled meanwhile, the child is killed and reaped as soon as it has started."""
+    fut = _get_executor().submit(
+        subprocess.Popen,
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,  # a Ctrl-C meant for the app does not end it
+    )
+    try:
+        return await asyncio.shield(asyncio.wrap_future(fut))
+    except BaseException:
+        fut.add_done_callback(_reap_started)
+        raise
+
+
+def _reap_started(fut: Future[subprocess.Popen[bytes]]) -> None:
+    if not fut.cancelled() and fut.exception() is None:
+        reap(fut.result())
+
+
+def reap(popen: subprocess.Popen[bytes]) -> None:
+    """Kill ``popen``'s process group and close its pipes now; wait for it in a worker thread,
+    so the event loop never waits for a child to exit."""
+    _kill_group(popen)
+    for pipe in (popen.stdin, popen.stdout, popen.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+    with contextlib.suppress(RuntimeError):  # the pool is shut down: the interpreter exits
+        _get_executor().submit(popen.wait)
 
 
 async def run(

@@ -9,24 +9,22 @@ format in it either way.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import re
 import shlex
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from backend import procs
 from backend.fileio import write_atomic
+from backend.rwgate import Gate
 from backend.tasks import TaskGroup
-from backend.tmuxcontrol import (
-    SEPARATOR,
-    ControlClient,
-    ControlCommandError,
-    ControlLost,
-)
+from backend.tmuxcontrol import SEPARATOR, ControlCommandError, ControlLost
+from backend.tmuxlifecycle import ControlLifecycle, ControlState
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +91,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-CONTROL_RETRY = 2.0  # after the control client could not start: one-shot clients meanwhile
 # A reply over the control client takes ~0.05 ms. With none after this long the client is
 # replaced, and the command is repeated by a one-shot client, unless running it twice could do
 # harm (it may have run, its reply lost): those wait the full timeout, as a one-shot would.
 CONTROL_TIMEOUT = 2.0
 NOT_REPEATABLE = frozenset({"new-session", "send-keys"})
-
-
-def control_version_ok(version: str) -> bool:
-    """From ``tmux -V``: "tmux 3.3a" yes, "tmux 3.1c" no; unknown forms ("tmux master") yes."""
-    m = re.search(r"(\d+)\.(\d+)", version)
-    return m is None or (int(m.group(1)), int(m.group(2))) >= (3, 2)
 
 
 class TmuxError(Exception):
@@ -120,24 +111,34 @@ class Tmux:
     through a one-shot ``tmux`` process each otherwise (and always for pane captures)."""
 
     def __init__(
-        self, socket: Path, conf: Path, *, timeout: float = 10.0, tasks: TaskGroup | None = None
+        self,
+        socket: Path,
+        conf: Path,
+        *,
+        timeout: float = 10.0,
+        tasks: TaskGroup | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.socket = socket
         self.conf = conf
         self.timeout = timeout
-        self._tasks = tasks  # where (re)starts of the control client run; inline without
-        self._control: ControlClient | None = None
-        self._control_starting = False
-        self._control_failed_at = float("-inf")
-        self._control_wanted = False
-        self._control_supported: bool | None = None  # by the tmux version, asked once
-        # tmux 3.3a can crash (a segfault: every session gone) when a control client attaches
-        # while another client creates a session (5 in 100 tries with plain tmux), so a control
-        # client attaches only while no one-shot client of ours runs, and none starts meanwhile.
-        self._attaching: asyncio.Event | None = None  # set once the control client is attached
-        self._one_shots = 0
-        self._no_one_shots = asyncio.Event()
-        self._no_one_shots.set()
+        # One-shot clients run in shared sections of the gate, the control client attaches in
+        # an exclusive one (see backend.tmuxlifecycle: tmux 3.3a can crash otherwise).
+        self._gate = Gate()
+        self._control = ControlLifecycle(
+            socket, conf, env=_env, sessions=self._session_names, gate=self._gate,
+            timeout=timeout, tasks=tasks, clock=clock,
+        )  # fmt: skip
+
+    @property
+    def control_state(self) -> ControlState:
+        """Where the control client is in its life (read-only; see backend.tmuxlifecycle)."""
+        return self._control.state
+
+    @property
+    def control_attaches(self) -> int:
+        """How many control clients have attached so far."""
+        return self._control.attaches
 
     @property
     def attach_prefix(self) -> str:
@@ -162,109 +163,24 @@ class Tmux:
     # -- the control client ------------------------------------------------------------------
 
     async def start_control(self) -> bool:
-        """Start (or restart) the control client; False if it could not (no session yet)."""
-        self._control_wanted = True
-        if self._control is not None and self._control.alive:
-            return True
-        if self._control_starting:
-            return False
-        self._control_starting = True
-        try:
-            client = await self._attach_control()
-        finally:
-            self._control_starting = False
-        if client is None:
-            self._control_failed_at = asyncio.get_running_loop().time()
-            return False
-        if not self._control_wanted:  # closed while starting
-            client.close()
-            return False
-        client.on_lost = self._control_lost
-        self._control = client
-        return True
-
-    async def _attach_control(self) -> ControlClient | None:
-        if self._control_supported is None:
-            self._control_supported = await self._supports_control()
-        if not self._control_supported:
-            self._control_wanted = False
-            return None
-        try:
-            names = (await self._run_once(("list-sessions", "-F", "#{session_name}"), None)).split()
-        except TmuxError:
-            return None  # no server yet: the first spawn starts it
-        if not names:
-            return None
-        # an agent's session (ours are named schmux-...), else whatever the server has
-        name = next((n for n in names if n.startswith("schmux-")), names[0])
-        client = ControlClient(self.socket, self.conf, env=_env())
-        self._attaching = attaching = asyncio.Event()  # one-shot clients wait (see __init__)
-        try:
-            await self._no_one_shots.wait()
-            await client.start(name, timeout=self.timeout)
-        except ControlLost as e:
-            log.info("no tmux control client (one tmux process per command): %s", e)
-            return None
-        finally:
-            attaching.set()
-            self._attaching = None
-        return client
-
-    async def _supports_control(self) -> bool:
-        """tmux 3.2 or later: older ones have no flags for a client without output or size."""
-        try:
-            rc, out, _ = await procs.run(["tmux", "-V"], env=_env(), timeout=self.timeout)
-        except (OSError, TimeoutError):
-            return False
-        text = out.decode(errors="replace").strip()
-        if rc == 0 and not control_version_ok(text):
-            log.info("%s: one tmux process per command (a control client needs tmux 3.2)", text)
-            return False
-        return True
+        """Start the control client (or wait for the start under way); False if it could not
+        (no session yet, tmux < 3.2)."""
+        return await self._control.start()
 
     def close(self) -> None:
-        self._control_wanted = False
-        if self._control is not None:
-            self._control.close()
-            self._control = None
+        self._control.close()
 
-    async def _usable_control(self) -> ControlClient | None:
-        c = self._control
-        if c is not None and c.alive:
-            return c
-        if not self._control_wanted or self._control_starting:
-            return None
-        # Lost (its session ended, the server was killed) or never started: try again, unless
-        # a try failed a moment ago; in the background if we can, this command goes one-shot.
-        if asyncio.get_running_loop().time() - self._control_failed_at < CONTROL_RETRY:
-            return None
-        if self._tasks is not None:
-            self._restart_in_background()
-            return None
-        return self._control if await self.start_control() else None
-
-    def _control_lost(self) -> None:
-        """Its session ended or the server went away: attach a new one now, not on next use."""
-        if self._tasks is not None and self._control_wanted and not self._control_starting:
-            self._restart_in_background()
-
-    def _restart_in_background(self) -> None:
-        assert self._tasks is not None
-        self._control_starting = True  # (start_control clears it and starts over)
+    async def _session_names(self) -> list[str]:
         try:
-            self._tasks.spawn(self._restart_control(), name="tmux-control-client")
-        except RuntimeError:  # shutting down
-            self._control_starting = False
-
-    async def _restart_control(self) -> None:
-        self._control_starting = False
-        await self.start_control()
+            return (await self._run_once(("list-sessions", "-F", "#{session_name}"), None)).split()
+        except TmuxError:
+            return []  # no server yet: the first spawn starts it
 
     # -- commands -------------------------------------------------------------------------------
 
     async def run(self, *args: str, input: bytes | None = None, control: bool = True) -> str:
         """Run one tmux command (or several, with ``SEPARATOR`` arguments between them)."""
-        client = await self._usable_control() if control and input is None else None
+        client = await self._control.client() if control and input is None else None
         if client is not None:
             once_only = bool(args) and args[0] in NOT_REPEATABLE
             timeout = self.timeout if once_only else min(self.timeout, CONTROL_TIMEOUT)
@@ -281,23 +197,16 @@ class Tmux:
         return await self._run_once(args, input)
 
     async def _run_once(self, args: tuple[str, ...], input: bytes | None) -> str:
-        while self._attaching is not None:
-            await self._attaching.wait()
         argv = ["tmux", "-S", str(self.socket), "-f", str(self.conf), *map(_argv_word, args)]
-        self._one_shots += 1
-        self._no_one_shots.clear()
         try:
-            rc, out, err = await procs.run(argv, env=_env(), timeout=self.timeout, stdin=input)
+            async with self._gate.shared():
+                rc, out, err = await procs.run(argv, env=_env(), timeout=self.timeout, stdin=input)
         except TimeoutError:
             raise TmuxError(
                 f"tmux {args[0] if args else ''}: no answer within {self.timeout} s"
             ) from None
         except OSError as e:
             raise TmuxError(f"cannot run tmux: {e}") from e
-        finally:
-            self._one_shots -= 1
-            if not self._one_shots:
-                self._no_one_shots.set()
         if rc != 0:
             msg = err.decode(errors="replace").strip() or f"exit status {rc}"
             raise TmuxError(f"tmux {args[0] if args else ''}: {msg}")
@@ -332,7 +241,7 @@ class Tmux:
                 await self._run_once(("has-session", "-t", f"={name}"), None)
             except TmuxError:
                 await self._run_once(args, None)
-        self._control_failed_at = float("-inf")  # a session to attach a control client to
+        self._control.session_created()  # a session to attach a control client to
 
     async def panes(self) -> dict[str, Pane]:
         """The first pane of every session; empty when the server is not running."""

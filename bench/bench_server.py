@@ -65,21 +65,26 @@ def bench_idle(seconds: float) -> None:
         s.stop()
 
 
-def bench_spawn(n: int, others: int) -> None:
+def bench_spawn(n: int, others: int, against: Path | None = None) -> None:
     """With ``others`` sessions already running (the usual case: several agents at once; tmux
-    commands then go over the control client attached to one of them) or none."""
-    s = BenchServer(workspaces=1, sessions_per_workspace=others)
-    s.prepare()
+    commands then go over the control client attached to one of them) or none. With
+    ``against`` (another checkout) both servers run at once and the spawns alternate."""
+    codes = [ROOT] + ([against] if against is not None else [])
+    servers = [BenchServer(workspaces=1, sessions_per_workspace=others, code=c) for c in codes]
     try:
-        s.start()
-        s.adopt_and_spawn()
+        for s in servers:
+            s.prepare()
+            s.start()
+            s.adopt_and_spawn()
 
-        async def run() -> list[float]:
-            w = Watcher(s.base, s.headers)
-            await w.connect()
-            lat = []
-            async with httpx.AsyncClient(base_url=s.base, headers=s.headers) as c:
-                for _ in range(n):
+        async def run() -> list[list[float]]:
+            watchers = [Watcher(s.base, s.headers) for s in servers]
+            clients = [httpx.AsyncClient(base_url=s.base, headers=s.headers) for s in servers]
+            for w in watchers:
+                await w.connect()
+            out: list[list[float]] = [[] for _ in servers]
+            for _ in range(n):
+                for k, (w, c) in enumerate(zip(watchers, clients, strict=True)):
                     await asyncio.sleep(1.1)  # a quiet window (> debounce) before each spawn
                     since = len(w.got)
                     t0 = time.perf_counter()
@@ -90,17 +95,23 @@ def bench_spawn(n: int, others: int) -> None:
                     t1 = await w.when(
                         lambda ws, sid=sid: any(x["id"] == sid for x in ws[0]["sessions"]), since
                     )
-                    lat.append(t1 - t0)
+                    out[k].append(t1 - t0)
                     await c.post(f"/api/dispose/{sid}", json={})
-            await w.close()
-            return lat
+            for w in watchers:
+                await w.close()
+            for c in clients:
+                await c.aclose()
+            return out
 
-        print(
-            f"spawn → push ({others} other sessions running): {summary(asyncio.run(run()))}"
-            "   (target p50 ≤ 20 ms, p99 ≤ 60 ms)"
-        )
+        for code, lat in zip(codes, asyncio.run(run()), strict=True):
+            label = "" if against is None else f" [{code}]"
+            print(
+                f"spawn → push ({others} other sessions running){label}: {summary(lat)}"
+                "   (target p50 ≤ 20 ms, p99 ≤ 60 ms)"
+            )
     finally:
-        s.stop()
+        for s in servers:
+            s.stop()
 
 
 def bench_spawn_new(n: int, *, clone: bool, against: Path | None = None) -> None:
@@ -288,15 +299,15 @@ def main() -> None:
     p.add_argument(
         "--against",
         type=Path,
-        help="branch/clone: another checkout run side by side (spawns alternate between them)",
+        help="spawn/branch/clone: another checkout run side by side (spawns alternate)",
     )
     a = p.parse_args()
     compile_sources()
     if a.what in ("start", "all"):
         bench_start(a.repeat, a.python)
     if a.what in ("spawn", "all"):
-        bench_spawn(max(a.repeat, 50), others=1)
-        bench_spawn(max(a.repeat, 50), others=0)
+        bench_spawn(max(a.repeat, 50), others=1, against=a.against)
+        bench_spawn(max(a.repeat, 50), others=0, against=a.against)
     if a.what in ("branch", "all"):
         bench_spawn_new(max(a.repeat, 12), clone=False, against=a.against)
     if a.what in ("clone", "all"):

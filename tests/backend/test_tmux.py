@@ -14,8 +14,9 @@ import pytest
 
 from backend import tmux as tmux_mod
 from backend.tasks import TaskGroup
-from backend.tmux import Tmux, TmuxError, control_version_ok
+from backend.tmux import Tmux, TmuxError
 from backend.tmuxcontrol import SEPARATOR, quote
+from backend.tmuxlifecycle import ControlState, control_version_ok
 
 T = TypeVar("T")
 
@@ -111,11 +112,11 @@ async def test_sessions_start_and_are_listed(tmux: Tmux, tmp_path: Path) -> None
 
 async def test_the_client_moves_on_when_its_session_ends(tmux: Tmux, tmp_path: Path) -> None:
     await new_session(tmux, tmp_path, "schmux-t3")
-    first = tmux._control
+    first = tmux.control_attaches
     await tmux.kill_session("schmux-base")  # the session it is attached to
     assert set(await tmux.panes()) == {"schmux-t3"}  # answered: by a one-shot or a new client
     assert await tmux.run("display-message", "-p", "x") == "x\n"
-    assert tmux._control is not None and tmux._control is not first and tmux._control.alive
+    assert tmux.control_state is ControlState.UP and tmux.control_attaches > first
 
 
 async def test_a_killed_tmux_server_is_survived(tmux: Tmux, tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ async def test_a_killed_tmux_server_is_survived(tmux: Tmux, tmp_path: Path) -> N
     await new_session(tmux, tmp_path, "schmux-t2")
     assert set(await tmux.panes()) == {"schmux-t2"}
     assert await tmux.run("display-message", "-p", "x") == "x\n"
-    assert tmux._control is not None and tmux._control.alive
+    assert tmux.control_state is ControlState.UP
 
 
 async def test_a_server_without_sessions_has_no_panes(tmux: Tmux) -> None:
@@ -142,14 +143,14 @@ async def test_with_a_task_group_the_client_comes_back_in_the_background(tmp_pat
         await new_session(t, tmp_path, "schmux-a")
         await new_session(t, tmp_path, "schmux-b")
         assert await t.start_control()
-        first = t._control
+        first = t.control_attaches
         await t.kill_session("schmux-a")  # its session: a new client attaches by itself
         assert set(await t.panes()) == {"schmux-b"}  # meanwhile: a one-shot client
         for _ in range(250):
-            if t._control is not None and t._control is not first and t._control.alive:
+            if t.control_state is ControlState.UP and t.control_attaches > first:
                 break
             await asyncio.sleep(0.02)
-        assert t._control is not None and t._control is not first and t._control.alive
+        assert t.control_state is ControlState.UP and t.control_attaches > first
     finally:
         t.close()
         await tasks.close()
@@ -173,23 +174,23 @@ async def test_a_client_that_stops_answering_is_replaced(
         _, result = await asyncio.gather(tmux.run("run-shell", "sleep 1"), later())
         return result
 
-    first = tmux._control
+    first = tmux.control_attaches
     t0 = loop.time()
     assert set(await behind_a_blocker(tmux.panes())) == {"schmux-base", "schmux-t4"}
     assert loop.time() - t0 < 1.5  # answered by a one-shot client
     assert "no answer to 'list-panes'" in caplog.text
-    assert first is not None and not first.alive
+    assert tmux.control_state is ControlState.IDLE  # given up on
 
     assert await tmux.run("display-message", "-p", "x") == "x\n"
-    second = tmux._control  # a new client took over at the next command
-    assert second is not None and second is not first and second.alive
+    second = tmux.control_attaches  # a new client took over at the next command
+    assert tmux.control_state is ControlState.UP and second == first + 1
     # Typed keys are never repeated: they wait for their answer as long as a one-shot would.
     log = await new_session(tmux, tmp_path, "schmux-cat", "stty -echo; cat")
     await asyncio.sleep(0.2)
     await behind_a_blocker(tmux.send_literal("schmux-cat", "typed-once\r"))
     await asyncio.sleep(0.3)
     assert log.read_bytes().count(b"typed-once") == 1
-    assert tmux._control is second and second.alive
+    assert tmux.control_state is ControlState.UP and tmux.control_attaches == second
 
 
 async def test_a_spawn_given_up_on_is_not_started_twice(
@@ -251,7 +252,9 @@ async def test_an_old_tmux_gets_one_shot_clients_only(
         await new_session(t, tmp_path, "schmux-old")
         assert not await t.start_control()
         assert await t.run("display-message", "-p", "x") == "x\n"  # one-shot
-        assert t._control is None and not t._control_wanted  # and it does not try again
+        assert t.control_state is ControlState.UNSUPPORTED  # and it does not try again
+        assert not await t.start_control()
+        assert t.control_state is ControlState.UNSUPPORTED
     finally:
         t.close()
         subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)

@@ -143,7 +143,7 @@ async def test_every_trigger_pushes(server: Server, origin: Path) -> None:
             hand = server.data_dir / "workspaces" / "proj-007"
             git(bare, "worktree", "add", "-q", "-b", "by-hand", str(hand), "origin/main")
             r = http.post("/api/workspaces/scan")
-            assert r.json()["added"] == ["proj-007"]
+            assert [w["id"] for w in r.json()["added"]] == ["proj-007"]
             await a.wait(lambda ws: [w["id"] for w in ws] == ["proj-007"])
         await b.wait(lambda ws: [w["id"] for w in ws] == ["proj-007"])
 
