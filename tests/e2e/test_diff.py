@@ -174,3 +174,19 @@ def test_branch_base_without_a_default_branch_is_a_409(server: Server) -> None:
     with server.client() as c:
         r = c.get(f"/api/diff/{wid}", params={"base": "branch"})
     assert r.status_code == 409 and "history in common" in r.json()["error"], r.text
+
+
+def test_names_with_spaces_newlines_and_unicode(server: Server) -> None:
+    wid, path = _workspace(server, "d-names")
+    odd = "we ird\nname ✓.txt"
+    (path / odd).write_text("x\n")
+    git(path, "add", "--", odd)
+    git(path, "commit", "-q", "-m", "odd")
+    git(path, "mv", "--", odd, "renamed ✓ too.txt")
+    (path / "tab\there.md").write_text("t\n")
+    files = _by_path(_diff(server, wid))
+    assert files["renamed ✓ too.txt"]["old_path"] == odd
+    assert files["renamed ✓ too.txt"]["status"] == "renamed"
+    assert files["tab\there.md"]["status"] == "untracked"
+    branch = _by_path(_diff(server, wid, base="branch"))
+    assert branch["renamed ✓ too.txt"]["status"] == "added"  # new since the fork
