@@ -35,6 +35,7 @@ ENTER_DELAY = 0.15  # after the paste, before Enter: some agents' input boxes ta
 class CommentStatus(enum.Enum):
     PENDING = "pending"
     SENT = "sent"
+    ADDRESSED = "addressed"
 
 
 class RoundState(enum.Enum):
@@ -49,6 +50,7 @@ class ReviewComment:
     line: int
     body: str
     status: CommentStatus = CommentStatus.PENDING
+    quote: str | None = None  # the line as it was when the round was typed (None: no such line)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class ReviewComment:
             "line": self.line,
             "body": self.body,
             "status": self.status.value,
+            "quote": self.quote,
         }
 
 
@@ -128,7 +131,10 @@ def _comment_record(c: Any) -> ReviewComment:
     path, body = c.get("path"), c.get("body")
     if not isinstance(path, str) or not isinstance(body, str):
         raise TypeError("a review comment's path and body must be strings")
-    return ReviewComment(path, line, body, CommentStatus(c.get("status")))
+    quote = c.get("quote")
+    if quote is not None and not isinstance(quote, str):
+        raise TypeError("a review comment's quote must be a string or null")
+    return ReviewComment(path, line, body, CommentStatus(c.get("status")), quote)
 
 
 # -- reading a request ----------------------------------------------------------------------
@@ -288,10 +294,49 @@ class Reviewer:
             rnd,
             state=RoundState.SENT,
             sent_at=time.time(),
-            comments=[replace(c, status=CommentStatus.SENT) for c in comments],
+            comments=[
+                replace(c, status=CommentStatus.SENT, quote=q)
+                for c, q in zip(comments, quotes, strict=True)
+            ],
         )
         self._put(sent, "review round sent")
         return sent
+
+    def mark(self, workspace_id: str, round_id: str, index: int, *, addressed: bool) -> ReviewRound:
+        """The person says comment ``index`` of a sent round is addressed (or not after all)."""
+        rnd = find(self.registry.state.reviews, round_id)
+        if rnd.workspace_id != workspace_id:
+            raise NotFound(f"no review round {round_id!r} in workspace {workspace_id!r}")
+        if not 0 <= index < len(rnd.comments):
+            raise BadRequest(f'"index" must be 0 to {len(rnd.comments) - 1} (the comment\'s place)')
+        comment = rnd.comments[index]
+        if comment.status is CommentStatus.PENDING:
+            raise Conflict("that comment was never typed to the agent: send the round first")
+        status = CommentStatus.ADDRESSED if addressed else CommentStatus.SENT
+        comments = list(rnd.comments)
+        comments[index] = replace(comment, status=status)
+        updated = replace(rnd, comments=comments)
+        self._put(updated, "review comment marked")
+        return updated
+
+    async def with_changes(self, workspace: Any) -> list[dict[str, Any]]:
+        """The workspace's rounds, each sent comment saying whether its line changed since."""
+        from . import procs
+
+        rounds = self.rounds(workspace.id)
+        root = Path(workspace.path)
+
+        def work() -> list[dict[str, Any]]:
+            out = []
+            for r in rounds:
+                p = r.payload()
+                for c, cp in zip(r.comments, p["comments"], strict=True):
+                    sent = c.status is not CommentStatus.PENDING
+                    cp["line_changed"] = sent and quoted_line(root, c.path, c.line) != c.quote
+                out.append(p)
+            return out
+
+        return await procs.in_worker(work)
 
     def _put(self, rnd: ReviewRound, reason: str) -> None:
         with self.registry.change(reason) as st:

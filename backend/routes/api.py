@@ -215,5 +215,20 @@ async def review(workspace_id: str) -> Response:
 async def reviews(workspace_id: str) -> Response:
     """The workspace's review rounds, oldest first, with each comment's status."""
     svc = services()
-    svc.workspaces.get(workspace_id)
-    return jsonify({"rounds": [r.payload() for r in svc.reviews.rounds(workspace_id)]})
+    ws = svc.workspaces.get(workspace_id)
+    return jsonify({"rounds": await svc.reviews.with_changes(ws)})
+
+
+@bp.post("/workspaces/<workspace_id>/reviews/<round_id>/mark")
+async def mark_comment(workspace_id: str, round_id: str) -> Response:
+    """Mark a sent comment addressed (``"addressed": true``) or open again (false)."""
+    svc = services()
+    svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object()
+    index, addressed = body.get("index"), body.get("addressed", True)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise BadRequest('"index" must be the comment\'s place in the round (0, 1, ...)')
+    if not isinstance(addressed, bool):
+        raise BadRequest('"addressed" must be true or false')
+    svc.reviews.mark(workspace_id, round_id, index, addressed=addressed)
+    return jsonify(OK)

@@ -81,6 +81,25 @@ async def test_a_round_is_typed_as_one_paste_then_enter_and_kept(
         ("README.md", 1, "sent"),
     ]
 
+    assert [c["quote"] for c in rounds[0]["comments"]] == ["print('hi')", "hello"]
+    assert [c["line_changed"] for c in rounds[0]["comments"]] == [False, False]
+
+    # the agent changes the first line: the comment says so; the person marks it addressed
+    path = Path(srv.workspace(wid)["path"])  # type: ignore[index]
+    (path / "src" / "app.py").write_text("print('hello, world')\n")
+    with srv.client() as c:
+        rounds = c.get(f"/api/workspaces/{wid}/reviews").json()["rounds"]
+        assert [x["line_changed"] for x in rounds[0]["comments"]] == [True, False]
+        mark = f"/api/workspaces/{wid}/reviews/{round_id}/mark"
+        assert c.post(mark, json={"index": 0}).status_code == 200
+        assert c.post(mark, json={"index": 2}).status_code == 400
+        assert c.post(mark, json={"index": "0"}).status_code == 400
+        assert c.post(mark, json={"index": 0, "addressed": "yes"}).status_code == 400
+        r = c.post(f"/api/workspaces/{wid}/reviews/r-nope/mark", json={"index": 0})
+        assert r.status_code == 404 and "r-nope" in r.json()["error"]
+        rounds = c.get(f"/api/workspaces/{wid}/reviews").json()["rounds"]
+    assert [x["status"] for x in rounds[0]["comments"]] == ["addressed", "sent"]
+
     # the round survives a restart of the app
     srv.stop()
     again = make_server(data_dir=srv.data_dir, config=None)
