@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config, DiffResponse, DisposedSnapshot, ReviewComment } from "./types";
+import type { Config, DiffResponse, DisposedSnapshot, ReviewComment, ReviewRound } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -138,6 +138,16 @@ export class Api {
   /** The workspace's changes against HEAD ("head") or since it forked from the default branch ("branch"). */
   diff(workspaceId: string, base: "head" | "branch" = "head") {
     return this.request<DiffResponse>("GET", `/api/diff/${encodeURIComponent(workspaceId)}?base=${base}`);
+  }
+  reviews(workspaceId: string) {
+    return this.request<{ rounds: ReviewRound[] }>("GET", `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews`);
+  }
+  markComment(workspaceId: string, roundId: string, index: number, addressed: boolean) {
+    return this.request<unknown>(
+      "POST",
+      `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews/${encodeURIComponent(roundId)}/mark`,
+      { index, addressed },
+    );
   }
   /** Type a review round into one of the workspace's sessions. */
   review(workspaceId: string, sessionId: string, comments: ReviewComment[]) {

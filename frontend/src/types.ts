@@ -78,6 +78,17 @@ export interface ReviewComment {
   body: string;
 }
 
+/** A review round as GET /api/workspaces/<id>/reviews lists it. */
+export interface ReviewRound {
+  id: string;
+  session_id: string;
+  created_at: number;
+  sent_at: number | null;
+  state: "sending" | "sent" | "failed" | string;
+  error: string;
+  comments: (ReviewComment & { status: "pending" | "sent" | "addressed" | string; quote: string | null; line_changed?: boolean })[];
+}
+
 export interface RepoConfig {
   name: string;
   url: string;

@@ -69,6 +69,11 @@ def test_review_a_workspace_and_send_a_comment_to_its_agent(
     log = srv.data_dir / "logs" / f"{sid}.log"
     wait_for(lambda: "GOT IT" in log.read_text(errors="replace"))
 
+    # the round is listed; the person marks its comment addressed
+    expect(page.get_by_test_id("review-round-comment")).to_contain_text("README.md:2 sent")
+    page.get_by_test_id("review-mark").click()
+    expect(page.get_by_test_id("review-round-comment")).to_contain_text("addressed")
+
     # the agent edits a file: the page shows it without a reload
     (path / "added-later.py").write_text("print('later')\n")
     expect(files).to_have_count(3, timeout=15_000)

@@ -8,7 +8,7 @@ import type { Api } from "../api";
 import { h, setAttr, setHidden, setText } from "../dom";
 import { type DiffLine, unified } from "../linediff";
 import { reviewHref, sessionHref } from "../router";
-import type { DiffResponse, FileDiff, ReviewComment, Workspace } from "../types";
+import type { DiffResponse, FileDiff, ReviewComment, ReviewRound, Workspace } from "../types";
 import { sessionLabel } from "../view";
 
 const MAX_ROWS = 5000; // rows of one file drawn at once; "Show more" draws the rest
@@ -46,6 +46,8 @@ export class ReviewView {
   private readonly sessionSelect: HTMLSelectElement;
   private readonly sendBtn: HTMLButtonElement;
   private readonly pendingBox: HTMLElement;
+  private readonly history: HTMLOListElement;
+  private readonly historyBox: HTMLElement;
 
   constructor(private readonly deps: ReviewViewDeps) {
     this.title = h("h2", { class: "review-title", testid: "review-title" });
@@ -75,6 +77,8 @@ export class ReviewView {
       this.pendingList,
       h("div", { class: "review-send-row" }, h("label", { text: "Session " }, this.sessionSelect), this.sendBtn),
     );
+    this.history = h("ol", { class: "review-history-list", testid: "review-history" });
+    this.historyBox = h("section", { class: "review-round panel", attrs: { "aria-label": "review rounds" } }, h("h3", { text: "Rounds sent" }), this.history);
     this.el = h(
       "section",
       { class: "review-view", testid: "review-view", attrs: { "aria-label": "review" } },
@@ -93,7 +97,9 @@ export class ReviewView {
         h("div", { class: "review-main" }, this.fileTitle, this.body),
       ),
       this.pendingBox,
+      this.historyBox,
     );
+    setHidden(this.historyBox, true);
     this.el.addEventListener("keydown", (e) => this.onKey(e));
     this.el.tabIndex = -1;
   }
@@ -164,6 +170,7 @@ export class ReviewView {
     } else {
       setText(this.status, `Cannot show the diff: ${res.error}`);
     }
+    void this.loadRounds();
     if (this.refetch) {
       this.refetch = false;
       void this.load();
@@ -302,6 +309,55 @@ export class ReviewView {
     text.focus();
   }
 
+  private async loadRounds(): Promise<void> {
+    const wid = this.workspaceId;
+    if (!wid) return;
+    const res = await this.deps.api.reviews(wid);
+    if (!res.ok || wid !== this.workspaceId) return;
+    this.renderRounds(wid, res.data.rounds);
+  }
+
+  private renderRounds(wid: string, rounds: ReviewRound[]): void {
+    setHidden(this.historyBox, rounds.length === 0);
+    this.history.replaceChildren(
+      ...[...rounds].reverse().map((r) =>
+        h(
+          "li",
+          { testid: "review-round" },
+          h("span", { class: "round-when", text: `${new Date(r.created_at * 1000).toLocaleString()} · ${r.state}${r.error ? `: ${r.error}` : ""}` }),
+          h(
+            "ul",
+            {},
+            ...r.comments.map((c, i) =>
+              h(
+                "li",
+                { class: `round-comment status-${c.status}`, testid: "review-round-comment" },
+                h("a", { attrs: { href: reviewHref(wid, c.path) }, text: `${c.path}:${c.line}` }),
+                h("span", { class: "round-status", text: ` ${c.status}${c.status === "sent" && c.line_changed ? " · its line changed since" : ""} ` }),
+                h("span", { class: "pending-body", text: c.body }),
+                c.status === "pending"
+                  ? null
+                  : h("button", {
+                      class: "btn btn-small",
+                      testid: "review-mark",
+                      text: c.status === "addressed" ? "Reopen" : "Mark addressed",
+                      attrs: { type: "button" },
+                      on: {
+                        click: async () => {
+                          const res = await this.deps.api.markComment(wid, r.id, i, c.status !== "addressed");
+                          if (!res.ok) this.deps.toast(res.error, "error");
+                          void this.loadRounds();
+                        },
+                      },
+                    }),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   private renderPending(): void {
     this.pendingList.replaceChildren(
       ...this.pending.map((c, i) =>
@@ -350,6 +406,7 @@ export class ReviewView {
       this.savePending();
       this.renderPending();
       this.deps.toast(`Sent ${comments.length} comment${comments.length === 1 ? "" : "s"} to the agent.`, "success");
+      void this.loadRounds();
       const link = sessionHref(sid);
       setText(this.status, "Sent. ");
       this.status.append(h("a", { attrs: { href: link }, text: "Watch the session" }));
