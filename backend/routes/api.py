@@ -219,12 +219,14 @@ async def reviews(workspace_id: str) -> Response:
     return jsonify({"rounds": await svc.reviews.with_changes(ws)})
 
 
-@bp.post("/workspaces/<workspace_id>/reviews/<round_id>/mark")
-async def mark_comment(workspace_id: str, round_id: str) -> Response:
+@bp.post("/workspaces/<workspace_id>/reviews/mark")
+async def mark_comment(workspace_id: str) -> Response:
     """Mark a sent comment addressed (``"addressed": true``) or open again (false)."""
     svc = services()
     svc.workspaces.get(workspace_id)  # 404 before 400
     body = await json_object()
+    round_id = _str(body, "round_id", required=True)
+    assert round_id is not None
     index, addressed = body.get("index"), body.get("addressed", True)
     if isinstance(index, bool) or not isinstance(index, int):
         raise BadRequest('"index" must be the comment\'s place in the round (0, 1, ...)')

@@ -145,8 +145,8 @@ export class Api {
   markComment(workspaceId: string, roundId: string, index: number, addressed: boolean) {
     return this.request<unknown>(
       "POST",
-      `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews/${encodeURIComponent(roundId)}/mark`,
-      { index, addressed },
+      `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews/mark`,
+      { round_id: roundId, index, addressed },
     );
   }
   /** Type a review round into one of the workspace's sessions. */

@@ -90,12 +90,14 @@ async def test_a_round_is_typed_as_one_paste_then_enter_and_kept(
     with srv.client() as c:
         rounds = c.get(f"/api/workspaces/{wid}/reviews").json()["rounds"]
         assert [x["line_changed"] for x in rounds[0]["comments"]] == [True, False]
-        mark = f"/api/workspaces/{wid}/reviews/{round_id}/mark"
-        assert c.post(mark, json={"index": 0}).status_code == 200
-        assert c.post(mark, json={"index": 2}).status_code == 400
-        assert c.post(mark, json={"index": "0"}).status_code == 400
-        assert c.post(mark, json={"index": 0, "addressed": "yes"}).status_code == 400
-        r = c.post(f"/api/workspaces/{wid}/reviews/r-nope/mark", json={"index": 0})
+        mark = f"/api/workspaces/{wid}/reviews/mark"
+        assert c.post(mark, json={"round_id": round_id, "index": 0}).status_code == 200
+        assert c.post(mark, json={"round_id": round_id, "index": 2}).status_code == 400
+        assert c.post(mark, json={"round_id": round_id, "index": "0"}).status_code == 400
+        assert c.post(mark, json={"index": 0}).status_code == 400
+        bad = {"round_id": round_id, "index": 0, "addressed": "yes"}
+        assert c.post(mark, json=bad).status_code == 400
+        r = c.post(mark, json={"round_id": "r-nope", "index": 0})
         assert r.status_code == 404 and "r-nope" in r.json()["error"]
         rounds = c.get(f"/api/workspaces/{wid}/reviews").json()["rounds"]
     assert [x["status"] for x in rounds[0]["comments"]] == ["addressed", "sent"]
