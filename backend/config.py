@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import StorageError
+from .errors import BadRequest, StorageError
 from .fileio import write_json_atomic
 from .giturl import url_problem
 
@@ -286,6 +286,17 @@ def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def apply_patch(config: Config, patch: Any, data_dir: Path) -> Config:
+    """``config`` with ``patch`` (a request's JSON) merged in and checked whole; ``BadRequest``
+    saying what is wrong, and then nothing changed."""
+    if not isinstance(patch, dict):
+        raise BadRequest("the config body must be a JSON object")
+    try:
+        return parse(merge(config.raw, patch), data_dir)
+    except ConfigError as e:
+        raise BadRequest(f"invalid config: {e}") from e
 
 
 def _not_json(text: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -130,3 +131,15 @@ def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str)
         "git_files_changed": w.git_files_changed,
         "git_error": w.git_error,
     }
+
+
+def snapshot_payload(
+    workspaces: Mapping[str, Workspace], sessions: Iterable[Session], attach_prefix: str
+) -> list[dict[str, Any]]:
+    """The pinned payload of every workspace, its sessions inside, in id order."""
+    by_ws: dict[str, list[Session]] = {wid: [] for wid in workspaces}
+    for s in sessions:
+        by_ws.setdefault(s.workspace_id, []).append(s)
+    return [
+        workspace_payload(workspaces[wid], by_ws[wid], attach_prefix) for wid in sorted(workspaces)
+    ]

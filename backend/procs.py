@@ -166,3 +166,18 @@ async def run(
         if fut.done() and not fut.cancelled():
             fut.exception()  # mark as retrieved; the caller gets the original exception
         raise
+
+
+def own_usage() -> tuple[int, float]:
+    """This process's open file descriptors (-1 if unknown) and resident memory in MB (Linux)."""
+    try:
+        open_fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        open_fds = -1
+    rss_kb = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss_kb = int(line.split()[1])
+    return open_fds, round(rss_kb / 1024, 1)

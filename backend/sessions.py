@@ -1,4 +1,5 @@
-"""Agent sessions: one tmux session each, in a workspace, logged to ``D/logs/<id>.log``."""
+"""Agent sessions: one tmux session each, in a workspace, started by a launcher
+(``backend.launcher``, in ``D/run``) and logged to ``D/logs/<id>.log`` (``backend.sessionlog``)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunTarget
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .events import Change
-from .fileio import make_private_dir
+from .launcher import Launch, RunDir, SessionEnv
 from .models import Session, Workspace, valid_id
 from .registry import Registry
+from .sessionlog import SessionLogs
 from .tmux import Pane, Tmux, TmuxError
 
 from . import procs, sessionprocs  # isort: skip
@@ -29,15 +30,6 @@ log = logging.getLogger(__name__)
 MAX_NICKNAME = 200
 MAX_PROMPT = 256 * 1024
 MAX_NUDGE_SUMMARY = 2000
-# Touched in the run dir when an agent's command ends (by its launcher) or a pane dies (by a
-# tmux hook); the app watches for it.
-EVENT_FILE = "tmux-event"
-
-
-@dataclass(frozen=True)
-class SessionEnv:
-    url: str
-    token: str
 
 
 def tmux_name_for(session_id: str) -> str:
@@ -136,33 +128,33 @@ class SessionManager:
     ) -> None:
         self.registry = registry
         self.tmux = tmux
-        self.logs_dir = logs_dir
-        self.run_dir = run_dir
+        self.logs = SessionLogs(logs_dir)
+        self.run = RunDir(run_dir)
         self.env = env
         self._output_updated: dict[str, float] = {}
-        self.log_max = 16 * 1024 * 1024
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.logs.dir
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.path
+
+    @property
+    def log_max(self) -> int:
+        return self.logs.max_bytes
+
+    @log_max.setter
+    def log_max(self, value: int) -> None:
+        self.logs.max_bytes = value
 
     def log_path(self, session_id: str) -> Path:
-        return self.logs_dir / f"{session_id}.log"
+        return self.logs.path(session_id)
 
     def exit_path(self, session_id: str) -> Path:
         """Where the launcher writes the command's exit status when it ends."""
-        return self.run_dir / f"{session_id}.exit"
-
-    def _recorded_exits(self) -> set[str]:
-        """The sessions whose launcher recorded an exit: one listing, not a look per session."""
-        try:
-            names = os.listdir(self.run_dir)
-        except OSError:
-            return set()
-        return {n.removesuffix(".exit") for n in names if n.endswith(".exit")}
-
-    def _recorded_exit(self, session_id: str) -> int | None:
-        try:
-            text = self.exit_path(session_id).read_text()
-        except (OSError, UnicodeDecodeError):
-            return None
-        return int(text) if text.strip().isdigit() else None
+        return self.run.exit_path(session_id)
 
     def get(self, session_id: str) -> Session:
         if not valid_id(session_id):
@@ -177,55 +169,6 @@ class SessionManager:
             if s.nickname and s.nickname == nickname:
                 return s
         return None
-
-    def _launcher(
-        self, session_id: str, workspace: Workspace, target: RunTarget, prompt: str
-    ) -> Path:
-        env = self.env()
-        lines = [
-            "#!/bin/sh",
-            "# written by schmux-desktop; removes itself",
-            # A trap (not an ignore, which the agent would inherit) keeps this shell alive
-            # through Ctrl-C, so the pane reports the agent's status (130) instead of dying by
-            # the signal. First thing, so even an early Ctrl-C finds it in place.
-            "trap : INT QUIT",
-            'rm -f -- "$0"',
-            f"export SCHMUX_SESSION_ID={shlex.quote(session_id)}",
-            f"export SCHMUX_WORKSPACE_ID={shlex.quote(workspace.id)}",
-            f"export SCHMUX_URL={shlex.quote(env.url)}",
-            f"export SCHMUX_TOKEN={shlex.quote(env.token)}",
-            "unset TMUX TMUX_PANE",
-            f"cd -- {shlex.quote(workspace.path)} || exit 126",
-        ]
-        # In a subshell, so that an ``exit`` or ``exec`` in the target's command line ends the
-        # command, not this script.
-        if target.type == "promptable" and prompt:
-            # The prompt is one single-quoted word: the shell never expands anything in it.
-            lines.append(f"(\n{target.command} {shlex.quote(prompt)}\n)")
-        else:
-            lines.append(f"(\n{target.command}\n)")
-        # The launcher, not tmux, records how the command ended: tmux 3.3a can miss the exit
-        # (no pane-died hook, no exit status) when the pane's output ends before its process
-        # is reaped. The status file says "stopped" and why; the marker line tells the viewer.
-        exit_file = shlex.quote(str(self.exit_path(session_id)))
-        lines += [
-            "s=$?",
-            "printf '\\r\\n\\033[0;2mexited (status %s)\\033[0m\\r\\n' \"$s\"",
-            f'(umask 077; echo "$s" > {exit_file}.tmp) && mv -f -- {exit_file}.tmp {exit_file}',
-            f": > {shlex.quote(str(self.run_dir / EVENT_FILE))}",
-            'exit "$s"',
-        ]
-        make_private_dir(self.run_dir)
-        path = self.run_dir / f"{session_id}.sh"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write("\n".join(lines) + "\n")
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                path.unlink()  # never an empty or half launcher left behind
-            raise StorageError(f"could not write {path}: {e.strerror or e}") from e
-        return path
 
     async def spawn(
         self,
@@ -246,14 +189,20 @@ class SessionManager:
             nickname=nickname,
             running=True,
         )
-        script = self._launcher(session_id, workspace, target, prompt)
-        log_file = self.log_path(session_id)
+        launch = Launch(
+            session_id=session_id,
+            workspace_id=workspace.id,
+            workspace_path=workspace.path,
+            command=target.command,
+            prompt=prompt if target.type == "promptable" else "",
+            env=self.env(),
+        )
+        script = self.run.write(launch)
         try:
-            make_private_dir(self.logs_dir)
-            log_file.touch(mode=0o600)
-        except OSError as e:
-            self._forget_files(script, log_file)
-            raise StorageError(f"could not create {log_file}: {e.strerror or e}") from e
+            log_file = self.logs.create(session_id)
+        except StorageError:
+            self._forget_files(script)
+            raise
         try:
             await self.tmux.new_session(
                 session.tmux_name,
@@ -276,7 +225,7 @@ class SessionManager:
         except BaseException:
             # Not recorded (a full disk, a dispose meanwhile): nothing of it stays behind.
             await self.tmux.kill_session(session.tmux_name)
-            self._forget_files(script, log_file, self.exit_path(session_id))
+            self._forget_files(script, log_file, self.run.exit_path(session_id))
             raise
         return session
 
@@ -312,14 +261,8 @@ class SessionManager:
                 os.killpg(pid, signal.SIGTERM)
         ended = await procs.in_worker(lambda: sessionprocs.end(session.id, tree))
         self._output_updated.pop(session.id, None)
-        log_file = self.log_path(session.id)
-        for path in (
-            self.exit_path(session.id),
-            log_file,
-            log_file.with_name(log_file.name + ".1"),
-        ):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        self.run.forget(session.id)
+        self.logs.forget(session.id)
         return ended
 
     def rename(self, session_id: str, nickname: str) -> None:
@@ -382,7 +325,7 @@ class SessionManager:
             return False
         pending = False
         changes: list[tuple[Session, bool, int | None, int | None]] = []
-        exited = self._recorded_exits()
+        exited = self.run.recorded_exits()
         for s in self.registry.state.sessions.values():
             pane = panes.get(s.tmux_name)
             running = pane is not None and not pane.dead
@@ -390,7 +333,7 @@ class SessionManager:
             pid = pane.pid if pane is not None else None
             if (running or status is None) and s.id in exited:
                 # the launcher's record: the command ended, its pane goes a moment later
-                recorded = self._recorded_exit(s.id)
+                recorded = self.run.recorded_exit(s.id)
                 if recorded is not None:
                     running, status = False, recorded
             if pane is not None and pane.dead and status is None:
@@ -452,16 +395,6 @@ class SessionManager:
             tree = await procs.in_worker(lambda: sessionprocs.find(sid, roots))  # noqa: B023
             await self.tmux.kill_session(name)
             await procs.in_worker(lambda: sessionprocs.end(sid, tree))  # noqa: B023
-        with contextlib.suppress(OSError):
-            # exit records and launchers of sessions that are gone (a launcher left by a spawn
-            # the app was killed in; one that ran has removed itself)
-            for name in os.listdir(self.run_dir):
-                sid = name.removesuffix(".tmp").removesuffix(".exit").removesuffix(".sh")
-                if (
-                    name.endswith((".exit", ".exit.tmp", ".sh"))
-                    and sid not in self.registry.state.sessions
-                ):
-                    with contextlib.suppress(OSError):
-                        (self.run_dir / name).unlink()
+        self.run.forget_all_but(self.registry.state.sessions)
         await self.refresh()
         return orphans

@@ -7,9 +7,8 @@ ended when the viewer arrived. All viewers of one session share one reader, so t
 same bytes. A viewer that falls more than ``MAX_BACKLOG`` behind gets a fresh ``full`` instead
 of a replay, so a huge burst never piles up in memory.
 
-The log's writer rotates it (``backend.tmux.LOG_WRITER``): it moves a full log to ``<log>.1``
-and starts a new one. The reader holds the file open, so when the path names a new file it
-reads what is left of the old one, complete by then, and goes on with the new one.
+The log's writer rotates it; a stream reads it with a ``backend.sessionlog.LogFollower``,
+which finishes a log moved away before it goes on with the new one.
 """
 
 from __future__ import annotations
@@ -17,29 +16,22 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
-from backend.errors import BadRequest, Conflict
+from backend import termprotocol
+from backend.errors import Conflict
 from backend.models import Session
+from backend.sessionlog import LogFollower, tail
 from backend.tmux import Tmux, TmuxError
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 256 * 1024
 MAX_BACKLOG = 1024 * 1024
 HISTORY_LINES = 5000
 POLL_SECONDS = 0.05  # only without file watching
-MAX_INPUT = 64 * 1024
-
-
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(eq=False)
@@ -72,8 +64,7 @@ class Viewer:
 @dataclass(eq=False)
 class Stream:
     session_id: str
-    path: Path
-    file: IO[bytes] | None  # the log being read; None until it exists
+    log: LogFollower
     decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
     )
@@ -108,12 +99,8 @@ class TerminalHub:
         s = self._session(session_id)
         stream = self.streams.get(session_id)
         if stream is None:
-            path = self._log_path(session_id)
-            file: IO[bytes] | None = None
-            with contextlib.suppress(OSError):
-                file = path.open("rb")
-                file.seek(0, os.SEEK_END)  # the full capture covers what came before
-            stream = Stream(session_id, path, file, running=s.running, exit_status=s.exit_status)
+            follower = LogFollower.from_end(self._log_path(session_id))
+            stream = Stream(session_id, follower, running=s.running, exit_status=s.exit_status)
             self.streams[session_id] = stream
         viewer = Viewer(session_id)
         stream.viewers.add(viewer)
@@ -128,8 +115,7 @@ class TerminalHub:
         stream.viewers.discard(viewer)
         if not stream.viewers:
             del self.streams[viewer.session_id]
-            if stream.file is not None:
-                stream.file.close()
+            stream.log.close()
 
     async def full_message(self, session_id: str) -> str:
         s = self._session(session_id)
@@ -141,17 +127,11 @@ class TerminalHub:
         except (TmuxError, ValueError):
             note = "session ended" if s.exit_status is None else f"exited (status {s.exit_status})"
             text = (
-                self._tail_of_log(session_id)
+                tail(self._log_path(session_id)).decode("utf-8", errors="replace")
                 + f"\r\n\x1b[2m[{note}; the tmux pane is gone]\x1b[0m\r\n"
             )
-            return encode(
-                {
-                    "type": "full",
-                    "content": text,
-                    "rows": self.default_rows,
-                    "running": False,
-                    "exit_status": s.exit_status,
-                }
+            return termprotocol.full(
+                text, rows=self.default_rows, running=False, exit_status=s.exit_status
             )
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -167,31 +147,7 @@ class TerminalHub:
             x, y = 0, h - 1  # the screen scrolled by the added line: bottom row
         # Rows beyond the capture are blank; place the cursor relative to the visible screen.
         content = "\r\n".join(lines) + f"\x1b[{y + 1};{x + 1}H"
-        return encode(
-            {
-                "type": "full",
-                "content": content,
-                "rows": h,
-                "running": s.running,
-                "exit_status": s.exit_status,
-            }
-        )
-
-    def _tail_of_log(self, session_id: str, limit: int = 256 * 1024) -> str:
-        """The last ``limit`` bytes of output, from the rotated log too if the live one is short."""
-        path = self._log_path(session_id)
-        data = b""
-        for p in (path, path.with_name(path.name + ".1")):
-            try:
-                with p.open("rb") as f:
-                    size = f.seek(0, os.SEEK_END)
-                    f.seek(max(0, size - (limit - len(data))))
-                    data = f.read(limit - len(data)) + data
-            except OSError:
-                continue
-            if len(data) >= limit:
-                break
-        return data.decode("utf-8", errors="replace")
+        return termprotocol.full(content, rows=h, running=s.running, exit_status=s.exit_status)
 
     async def next_messages(self, viewer: Viewer) -> list[str]:
         """The viewer's sender: wait, then take what is queued (a fresh full when needed)."""
@@ -205,7 +161,7 @@ class TerminalHub:
                 viewer.wake.clear()
                 return [await self.full_message(viewer.session_id)]
             if viewer.queue:
-                out = [encode({"type": "append", "content": "".join(viewer.queue)})]
+                out = [termprotocol.append("".join(viewer.queue))]
                 viewer.queue.clear()
                 viewer.backlog = 0
                 viewer.wake.clear()
@@ -216,8 +172,7 @@ class TerminalHub:
     # -- input --------------------------------------------------------------------------
 
     async def send_input(self, session_id: str, data: str) -> None:
-        if len(data) > MAX_INPUT:
-            raise BadRequest(f"input is too large (at most {MAX_INPUT} characters per message)")
+        """Type ``data`` (checked by ``termprotocol.parse``) into the session's pane."""
         s = self._session(session_id)
         if not data:
             return
@@ -234,8 +189,7 @@ class TerminalHub:
         self.poke(session_id)
 
     async def resize(self, session_id: str, cols: int, rows: int) -> None:
-        if not (2 <= cols <= 1000 and 2 <= rows <= 500):
-            raise BadRequest("resize needs 2 ≤ cols ≤ 1000 and 2 ≤ rows ≤ 500")
+        """Resize the pane (to a size checked by ``termprotocol.parse``)."""
         s = self._session(session_id)
         with contextlib.suppress(TmuxError):
             await self.tmux.resize(s.tmux_name, cols, rows)
@@ -257,9 +211,9 @@ class TerminalHub:
         if self.streams.get(stream.session_id) is not stream:
             return
         try:
-            data = self._next_chunk(stream)
+            data = stream.log.read()
         except OSError as e:
-            log.warning("cannot read %s: %s", stream.path, e)
+            log.warning("cannot read %s: %s", stream.log.path, e)
             return
         if not data:
             return
@@ -270,29 +224,6 @@ class TerminalHub:
         # maybe more to read: continue after other work had its turn
         stream.scheduled = True
         asyncio.get_running_loop().call_soon(self._read, stream)
-
-    def _next_chunk(self, stream: Stream) -> bytes:
-        if stream.file is None:
-            try:
-                stream.file = stream.path.open("rb")  # created after the viewer came: all new
-            except FileNotFoundError:
-                return b""
-        data = stream.file.read(READ_CHUNK)
-        if data:
-            return data
-        # At the end. Has the writer moved this log away and begun a new one?
-        try:
-            current = os.stat(stream.path).st_ino
-        except FileNotFoundError:
-            return b""  # not created yet; its creation wakes us
-        if current == os.fstat(stream.file.fileno()).st_ino:
-            return b""
-        data = stream.file.read(READ_CHUNK)  # the old log is complete now: finish it first
-        if data:
-            return data
-        stream.file.close()
-        stream.file = None
-        return self._next_chunk(stream)
 
     def on_sessions_changed(self) -> None:
         for sid, stream in list(self.streams.items()):
@@ -332,9 +263,7 @@ class TerminalHub:
         for stream in self.streams.values():
             for v in stream.viewers:
                 v.close("server shutting down")
-            if stream.file is not None:
-                stream.file.close()
-                stream.file = None
+            stream.log.close()
         if self._poller is not None:
             self._poller.cancel()
             self._poller = None

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend import procs
+from backend import procs, sessionlog
 from backend.fileio import write_atomic
 from backend.rwgate import Gate
 from backend.tasks import TaskGroup
@@ -39,22 +39,6 @@ set -g destroy-unattached off
 set -g default-terminal "screen-256color"
 """
 
-
-# The pane's output goes to ``<log>`` through this writer, the only process that touches the log.
-# It appends at most ``max`` bytes to a file, then moves it to ``<log>.1`` and starts a new one,
-# so a file it has moved away is complete: a reader finishes it, then follows the new one, and
-# no byte is lost between the two. (``head -c`` reads no byte past its count; ``stdbuf -o0``
-# makes it write each read at once.) No ``#`` in here: tmux would expand it as a format.
-LOG_WRITER = (
-    "umask 077; log=$1 max=$2; "
-    'command -v stdbuf >/dev/null 2>&1 || exec cat >> "$log"; '
-    "while :; do "
-    'size=$(wc -c < "$log" 2>/dev/null) || size=0; '
-    'if [ "$size" -ge "$max" ]; then mv -f -- "$log" "$log.1"; size=0; fi; '
-    'stdbuf -o0 head -c "$((max - size))" >> "$log" || exit; '
-    'size=$(wc -c < "$log") && [ "$size" -ge "$max" ] || exit 0; '
-    "done"
-)
 
 SEND_CHUNK = 2000
 
@@ -219,14 +203,11 @@ class Tmux:
 
         The three commands go in one tmux invocation: tmux runs them before it reads any
         output from the new pane, so the log misses nothing. The log is rotated past
-        ``log_max`` bytes by its writer (see ``LOG_WRITER``).
+        ``log_max`` bytes by its writer (see ``backend.sessionlog``).
         """
         # tmux expands formats in pipe-pane's command: the log's path (under the data dir, any
         # name the user chose) goes through format_literal.
-        pipe = format_literal(
-            f"exec sh -c {shlex.quote(LOG_WRITER)} schmux-log"
-            f" {shlex.quote(str(log))} {max(1024, int(log_max))}"
-        )
+        pipe = format_literal(sessionlog.writer_command(log, log_max))
         args = (
             "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *argv,
             SEPARATOR, "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on",

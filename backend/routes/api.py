@@ -12,7 +12,7 @@ from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
 from backend.reviews import parse_comments
 from backend.routes import services
-from backend.services import SpawnRequest
+from backend.spawner import SpawnRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -103,7 +103,7 @@ async def dispose_workspace(workspace_id: str) -> Response:
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise BadRequest('"force" must be true or false')
-    snap = await svc.dispose_workspace(workspace_id, force=force)
+    snap = await svc.workspaces.dispose(workspace_id, force=force)
     return jsonify({**OK, "snapshot_id": snap.id if snap else None})
 
 

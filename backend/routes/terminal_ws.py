@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from typing import Any
 
 from quart import Blueprint, websocket
 
-from backend import untrusted
-from backend.errors import AppError, BadRequest
+from backend import termprotocol
+from backend.errors import AppError
 from backend.routes import services
 from backend.tasks import TaskGroup
 
@@ -40,31 +38,15 @@ async def terminal(session_id: str) -> None:
         while True:
             raw = await websocket.receive()
             try:
-                message: Any = untrusted.parse(raw)
-            except BadRequest as e:
-                await _error(f"frames must be JSON objects: {e.message}")
-                continue
-            if not isinstance(message, dict):
-                await _error("frames must be JSON objects")
-                continue
-            kind = message.get("type")
-            try:
-                if kind == "input":
-                    data = message.get("data")
-                    if not isinstance(data, str):
-                        await _error('"input" needs a string "data"')
-                        continue
-                    await svc.terminals.send_input(session_id, data)
-                    if "\r" in data or "\n" in data:
+                frame = termprotocol.parse(raw)
+                if isinstance(frame, termprotocol.Input):
+                    await svc.terminals.send_input(session_id, frame.data)
+                    if frame.submits:
                         svc.sessions.clear_nudge(session_id)
-                elif kind == "resize":
-                    cols, rows = message.get("cols"), message.get("rows")
-                    if not isinstance(cols, int) or not isinstance(rows, int):
-                        await _error('"resize" needs integer "cols" and "rows"')
-                        continue
-                    await svc.terminals.resize(session_id, cols, rows)
+                elif isinstance(frame, termprotocol.Resize):
+                    await svc.terminals.resize(session_id, frame.cols, frame.rows)
             except AppError as e:
-                await _error(e.message)
+                await websocket.send(termprotocol.error(e.message))
 
     sender = group.spawn(send_loop(), name=f"terminal-send-{session_id}")
     receiver = group.spawn(receive_loop(), name=f"terminal-receive-{session_id}")
@@ -79,7 +61,3 @@ async def terminal(session_id: str) -> None:
     if closing:
         with contextlib.suppress(Exception):
             await websocket.close(1000, viewer.close_reason)
-
-
-async def _error(message: str) -> None:
-    await websocket.send(json.dumps({"type": "error", "error": message}))

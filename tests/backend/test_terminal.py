@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from backend.models import Session
-from backend.terminal import Stream, TerminalHub
-from backend.tmux import LOG_WRITER, Tmux
+from backend.sessionlog import LOG_WRITER, LogFollower
+from backend.terminal import TerminalHub
+from backend.tmux import Tmux
 
 
 def start_writer(log: Path, max_bytes: int) -> subprocess.Popen[bytes]:
@@ -77,14 +78,13 @@ def test_reader_follows_the_writer_through_rotations(tmp_path: Path) -> None:
     log = tmp_path / "s.log"
     data = b"".join(b"line %06d\r\n" % i for i in range(40_000))  # ~470 KB: ~115 rotations
     proc = start_writer(log, 4096)
-    hub = make_hub(tmp_path, log)
-    stream = Stream("s", log, None)
+    stream = LogFollower(log)
     writer = threading.Thread(target=feed, args=(proc, data, 3))
     writer.start()
     got = bytearray()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        chunk = hub._next_chunk(stream)
+        chunk = stream.read()
         got += chunk
         if not chunk:
             if proc.poll() is not None and len(got) >= len(data):
@@ -101,13 +101,12 @@ def test_reader_finishes_a_log_moved_between_its_read_and_its_look(
 ) -> None:
     """The narrow race, made certain: the writer appends and moves the log away right after the
     reader found its end. The reader must still deliver those last bytes before the new log's."""
-    import backend.terminal as terminal
+    import backend.sessionlog as sessionlog
 
     log = tmp_path / "s.log"
     log.write_bytes(b"one ")
-    hub = make_hub(tmp_path, log)
-    stream = Stream("s", log, None)
-    assert hub._next_chunk(stream) == b"one "
+    stream = LogFollower(log)
+    assert stream.read() == b"one "
     real_stat = os.stat
     moved = False
 
@@ -121,9 +120,9 @@ def test_reader_finishes_a_log_moved_between_its_read_and_its_look(
             log.write_bytes(b"three")
         return real_stat(path, **kw)
 
-    monkeypatch.setattr(terminal.os, "stat", stat_after_the_writer_moved_on)
+    monkeypatch.setattr(sessionlog.os, "stat", stat_after_the_writer_moved_on)
     got = b""
-    while chunk := hub._next_chunk(stream):
+    while chunk := stream.read():
         got += chunk
     assert moved
     assert got == b"two three"

@@ -278,7 +278,7 @@ def test_scan_ends_the_sessions_of_a_vanished_workspace(server: Server) -> None:
     wait_for(lambda: _pids_running(tag), timeout=10)
     shutil.rmtree(path)
     status, body = _post(server, "/api/workspaces/scan")
-    assert status == 200 and body["removed"] == [item["workspace_id"]]
+    assert status == 200 and [w["id"] for w in body["removed"]] == [item["workspace_id"]]
     sock = server.data_dir / "tmux.sock"
     has = subprocess.run(
         ["tmux", "-S", str(sock), "has-session", "-t", f"=schmux-{sid}"], capture_output=True

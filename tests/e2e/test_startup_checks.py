@@ -191,3 +191,33 @@ def test_tmux_format_characters_in_the_data_dir_path_are_text(
     assert not marker.exists()
     with srv.client() as c:
         assert c.post(f"/api/dispose/{first['session_id']}").status_code == 200
+
+
+def test_without_stdbuf_the_app_refuses_to_start_instead_of_never_rotating_logs(
+    short_dir: Path,
+) -> None:
+    """The session logs' writer needs stdbuf to rotate; without it a log would grow forever.
+    A PATH with tmux and git but no stdbuf: one line naming it, exit 2, no server."""
+    import shutil
+
+    bin_dir = short_dir / "bin"
+    bin_dir.mkdir()
+    for tool in ("tmux", "git", "sh", "head", "wc", "mv"):
+        real = shutil.which(tool)
+        assert real is not None
+        (bin_dir / tool).symlink_to(real)
+    d = short_dir / "data"
+    args = ["--serve", "--port", "0", "--token", "test-token-0123456789", "--data-dir", str(d)]
+    r = subprocess.run(
+        [sys.executable, "-m", "schmux_desktop", *args],
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "stdbuf is not installed or not on PATH" in lines[0], lines[0]
+    assert "log_max_bytes" in lines[0], lines[0]
