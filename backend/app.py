@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import AppError
 from .gate import Gate
 from .inbound import BoundedWebsocketConnection
-from .routes import api, dashboard_ws, services, static, terminal_ws
+from .routes import api, compat, dashboard_ws, services, static, terminal_ws
 from .services import Services, Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> Quart:
     app.url_map.converters["asset"] = static.AssetConverter
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(compat.bp)
     app.register_blueprint(dashboard_ws.bp)
     app.register_blueprint(terminal_ws.bp)
     app.register_blueprint(static.bp)

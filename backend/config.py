@@ -43,6 +43,35 @@ class RunTarget:
 
 
 @dataclass(frozen=True)
+class QuickLaunch:
+    """A named spawn preset: a run target and the prompt it starts with."""
+
+    name: str
+    target: str = ""
+    prompt: str = ""
+    command: str = ""  # schmux's shell-command presets: kept, shown, not run by our form
+
+
+# Keys schmux's config page reads, with the values it gets when the file has none (the effective
+# config names each one; only those in the file are written back).
+SCHMUX_DEFAULTS: dict[str, Any] = {
+    "nudgenik": {"target": "", "viewed_buffer_ms": 0, "seen_interval_ms": 0},
+    "branch_suggest": {"target": ""},
+    "conflict_resolve": {"target": "", "timeout_ms": 120000},
+    "access_control": {"enabled": False, "provider": "github", "session_ttl_minutes": 1440},
+    "external_diff_commands": [],
+    "external_diff_cleanup_after_ms": 3_600_000,
+}
+TERMINAL_DEFAULTS = {"seed_lines": 1000, "bootstrap_lines": 200}
+XTERM_DEFAULTS = {
+    "query_timeout_ms": 5000,
+    "operation_timeout_ms": 10000,
+    "max_log_size_mb": 16,
+    "rotated_log_size_mb": 1,
+}
+
+
+@dataclass(frozen=True)
 class Config:
     workspace_path: Path
     source_code_management: str = SCM_WORKTREE
@@ -59,6 +88,8 @@ class Config:
     websocket_ping_interval_ms: int = 20000
     log_max_bytes: int = 16 * 1024 * 1024
     snapshot_keep_days: int = 14
+    quick_launch: tuple[QuickLaunch, ...] = ()
+    nudgenik_target: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -79,10 +110,40 @@ class Config:
         out["workspace_path"] = str(self.workspace_path)
         out["source_code_management"] = self.source_code_management
         out["repos"] = [{"name": r.name, "url": r.url} for r in self.repos]
-        out["run_targets"] = [
-            {"name": t.name, "type": t.type, "command": t.command} for t in self.run_targets
+        raw_targets = self.raw.get("run_targets")
+        sources = [
+            item.get("source") if isinstance(item, dict) else None
+            for item in (raw_targets if isinstance(raw_targets, list) else [])
         ]
+        out["run_targets"] = [
+            {
+                "name": t.name,
+                "type": t.type,
+                "command": t.command,
+                "source": (sources[i] if i < len(sources) else None) or "user",
+            }
+            for i, t in enumerate(self.run_targets)
+        ]
+        out["quick_launch"] = [
+            {"name": q.name, "target": q.target, "prompt": q.prompt}
+            | ({"command": q.command} if q.command else {})
+            for q in self.quick_launch
+        ]
+        for key, default in SCHMUX_DEFAULTS.items():
+            value = self.raw.get(key)
+            if isinstance(default, dict):
+                out[key] = {**default, **_obj(value)}
+            elif key not in self.raw:
+                out[key] = copy.deepcopy(default)
+        out["network"] = {
+            "bind_address": "127.0.0.1",
+            "port": 0,
+            "public_base_url": "",
+            **_obj(self.raw.get("network")),
+        }
+        out["needs_restart"] = False
         out["terminal"] = {
+            **TERMINAL_DEFAULTS,
             **_obj(self.raw.get("terminal")),
             "width": self.terminal_width,
             "height": self.terminal_height,
@@ -96,6 +157,7 @@ class Config:
             "log_max_bytes": self.log_max_bytes,
         }
         out["xterm"] = {
+            **XTERM_DEFAULTS,
             **_obj(self.raw.get("xterm")),
             "mtime_poll_interval_ms": self.mtime_poll_interval_ms,
         }
@@ -211,6 +273,34 @@ def parse(raw: Any, data_dir: Path) -> Config:
             raise ConfigError(f"run_targets[{i}].name {name!r} is used twice")
         targets.append(RunTarget(name=name, type=kind, command=command))
 
+    quick_raw = raw.get("quick_launch", [])
+    if not isinstance(quick_raw, list):
+        raise ConfigError("quick_launch must be a list of {name, target, prompt} objects")
+    quick: list[QuickLaunch] = []
+    for i, item in enumerate(quick_raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"quick_launch[{i}] must be an object with name, target and prompt")
+        name = string(f"quick_launch[{i}].name", item.get("name"))
+        optional = {
+            key: ""
+            if item.get(key) is None
+            else string(f"quick_launch[{i}].{key}", item[key], empty_ok=True)
+            for key in ("target", "prompt", "command")
+        }
+        if not (optional["target"].strip() or optional["command"].strip()):
+            raise ConfigError(f"quick_launch[{i}] needs a target (a run target) or a command")
+        if any(q.name == name for q in quick):
+            raise ConfigError(f"quick_launch[{i}].name {name!r} is used twice")
+        quick.append(QuickLaunch(name=name, **optional))
+
+    for key in ("nudgenik", "branch_suggest", "conflict_resolve", "access_control", "network"):
+        part = raw.get(key)
+        if part is not None and not isinstance(part, dict):
+            raise ConfigError(f"{key} must be an object")
+        if part and part.get("target") is not None:
+            string(f"{key}.target", part["target"], empty_ok=True)
+    nudgenik_target = _obj(raw.get("nudgenik")).get("target") or ""
+
     terminal = section("terminal")
     sessions = section("sessions")
     xterm = section("xterm")
@@ -273,6 +363,8 @@ def parse(raw: Any, data_dir: Path) -> Config:
             500,
             600_000,
         ),
+        quick_launch=tuple(quick),
+        nudgenik_target=nudgenik_target,
         raw=copy.deepcopy(raw),
     )
 

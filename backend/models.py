@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import short_repo_name
+from .weblinks import branch_url
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -87,7 +88,10 @@ _WORKSPACE_FIELDS = tuple(f.name for f in fields(Workspace))
 _SESSION_FIELDS = tuple(f.name for f in fields(Session))
 
 
-def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
+def session_payload(
+    s: Session, attach_prefix: str, branch: str = "", url: str = ""
+) -> dict[str, Any]:
+    """``branch`` and ``url``: its workspace's branch and that branch's web page (``""``)."""
     return {
         "id": s.id,
         "target": s.target,
@@ -102,6 +106,9 @@ def session_payload(s: Session, attach_prefix: str) -> dict[str, Any]:
         "exit_status": s.exit_status,
         "run_state": run_state(s),
         "workspace_id": s.workspace_id,
+        "host": "",
+        "branch": branch,
+        "branch_url": url,
     }
 
 
@@ -114,6 +121,7 @@ def run_state(s: Session) -> str:
 
 def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str) -> dict[str, Any]:
     ordered = sorted(sessions, key=lambda s: (s.created_at, s.id))
+    url = branch_url(w.repo, w.branch)  # pure and cached: no git
     return {
         "id": w.id,
         "repo": w.repo,
@@ -122,7 +130,7 @@ def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str)
         "repo_name": w.repo_name,
         "path": w.path,
         "session_count": len(ordered),
-        "sessions": [session_payload(s, attach_prefix) for s in ordered],
+        "sessions": [session_payload(s, attach_prefix, w.branch, url) for s in ordered],
         "git_ahead": w.git_ahead,
         "git_behind": w.git_behind,
         "git_dirty": w.git_dirty,
@@ -130,6 +138,8 @@ def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str)
         "git_lines_removed": w.git_lines_removed,
         "git_files_changed": w.git_files_changed,
         "git_error": w.git_error,
+        "host": "",
+        "branch_url": url,
     }
 
 

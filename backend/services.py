@@ -16,6 +16,7 @@ from typing import Any
 
 from . import auth
 from . import config as config_mod
+from .agents import AgentDetector
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config
@@ -28,6 +29,7 @@ from .gitdirs import WorkspaceWatches
 from .gitremote import GitRemote
 from .launcher import EVENT_FILE, SessionEnv
 from .models import snapshot_payload
+from .overlays import Overlays
 from .procs import own_usage
 from .refresher import Refresher
 from .registry import Registry
@@ -125,8 +127,12 @@ class Services:
             output_every=lambda: self.broadcaster.output_every,
             git_changed=self.conflicts.mark,
         )
+        self.agents = AgentDetector()
+        self.overlays = Overlays(settings.data_dir / "overlays")
         self.spawner = Spawner(
-            config=lambda: self.config,
+            # agents found on PATH are promptable targets too
+            config=lambda: self.agents.with_detected(self.config),
+            prepare_workspace=self.overlays.copy_into,
             sessions=self.sessions,
             workspaces=self.workspaces,
             on_workspace=self.refresher.poke_git,

@@ -10,9 +10,11 @@ session again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import Config, RunTarget
@@ -54,12 +56,14 @@ class Spawner:
         workspaces: WorkspaceManager,
         on_workspace: Callable[[str], None],
         on_session: Callable[[str], None],
+        prepare_workspace: Callable[[str, Path], object] = lambda _repo, _path: None,
     ) -> None:
         self._config = config
         self.sessions = sessions
         self.workspaces = workspaces
         self._on_workspace = on_workspace  # a new or restored workspace: its git status soon
         self._on_session = on_session  # a new session: look at its output soon
+        self._prepare_workspace = prepare_workspace  # a new workspace (repo name, path): overlays
 
     def _check_targets(self, cfg: Config, targets: dict[str, int]) -> int:
         if not targets:
@@ -94,6 +98,7 @@ class Spawner:
         if not req.branch:
             raise BadRequest('"branch" is required when spawning into a new workspace')
         ws = await self.workspaces.create(repo, req.branch, request_id=req.request_id)
+        await asyncio.to_thread(self._prepare_workspace, repo.name, Path(ws.path))
         self._on_workspace(ws.id)
         return ws
 

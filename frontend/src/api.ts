@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config, DiffResponse, DisposedSnapshot, ReviewComment, ReviewRound } from "./types";
+import type { Config, DetectedTool, DiffResponse, DisposedSnapshot, QuickLaunch, ReviewComment, ReviewRound } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -101,6 +101,13 @@ export class Api {
   }
   getConfig() {
     return this.request<Config>("GET", "/api/config");
+  }
+  /** Configured run targets and agent CLIs found on the server's PATH. */
+  detectTools() {
+    return this.request<{ tools: DetectedTool[] }>("GET", "/api/detect-tools");
+  }
+  builtinQuickLaunch() {
+    return this.request<QuickLaunch[]>("GET", "/api/builtin-quick-launch");
   }
   updateConfig(partial: Partial<Config>) {
     return this.request<unknown>("POST", "/api/config", partial);

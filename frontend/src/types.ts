@@ -98,6 +98,25 @@ export interface RunTarget {
   name: string;
   type: "command" | "promptable" | string;
   command: string;
+  /** "user" (configured), "detected" (an agent CLI found on PATH, /api/detect-tools). */
+  source?: string;
+}
+
+/** A spawn preset: the user's (config quick_launch) or built in (target ""). */
+export interface QuickLaunch {
+  name: string;
+  target: string;
+  prompt: string;
+  /** schmux's shell-command presets: kept in the config, not offered by our form. */
+  command?: string;
+}
+
+export interface DetectedTool {
+  name: string;
+  command: string;
+  source: "detected" | "config" | string;
+  type?: string;
+  version?: string;
 }
 
 export interface Config {
@@ -105,6 +124,7 @@ export interface Config {
   source_code_management?: string;
   repos: RepoConfig[];
   run_targets: RunTarget[];
+  quick_launch?: QuickLaunch[];
   [key: string]: unknown;
 }
 

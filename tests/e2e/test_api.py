@@ -329,7 +329,9 @@ def test_config_get_and_partial_update(server: Server) -> None:
         cfg = c.get("/api/config").json()
         assert cfg["source_code_management"] == "git-worktree"
         assert cfg["sessions"]["dashboard_debounce_ms"] == 500
-        assert cfg["terminal"] == {"width": 120, "height": 40}
+        assert cfg["terminal"] == {
+            "width": 120, "height": 40, "seed_lines": 1000, "bootstrap_lines": 200,
+        }  # fmt: skip
         r = c.post("/api/config", json={"sessions": {"dashboard_debounce_ms": 250}})
         assert r.status_code == 200 and r.json() == {"status": "ok"}
         cfg2 = c.get("/api/config").json()

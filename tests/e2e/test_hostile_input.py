@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -99,6 +100,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
             {"name": "shell", "type": "command", "command": "bash --norc --noprofile"},
         ],
     })  # fmt: skip
+    # open-vscode is fuzzed too: no editor, terminal or file manager may open on this machine
+    path = [d for d in os.environ.get("PATH", "").split(":") if d and not Path(d, "code").exists()]
+    srv.env = {"PATH": ":".join(path), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
     srv.start()
     yield srv
     srv.stop()
@@ -354,9 +358,20 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
         (("workspaces", "snapshot_keep_days"), {}),
         (("allowed_origins", 0), {"allowed_origins": ["http://x"]}),
         (("hosts", 0, "name"), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
+        (("quick_launch", 0, "name"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
+        (("quick_launch", 0, "target"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
+        (("quick_launch", 0, "prompt"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
+        (("nudgenik", "target"), {}),
+        (("branch_suggest", "target"), {}),
+        (("run_targets", 0, "source"), {"run_targets": [dict(TARGET)]}),
         (("unknown-key",), {}),
         ((None,), {}),
     ],
+    "compat.check_branch_conflict": [
+        (("repo",), {"repo": "proj", "branch": "b"}),
+        (("branch",), {"repo": "proj", "branch": "b"}),
+    ],
+    "compat.suggest_branch": [(("prompt",), {"prompt": "p"})],
     "api.nickname": [(("nickname",), {"nickname": "n"})],
     "api.set_nudge": [(("state",), {"state": "s"}), (("summary",), {"state": "s"})],
     "api.dispose_workspace": [(("force",), {}), (("value",), {"force": True})],

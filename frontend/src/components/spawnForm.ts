@@ -4,7 +4,7 @@
 import { type Api, newRequestId, type SpawnItem, type SpawnRequest } from "../api";
 import { h, setHidden, setText } from "../dom";
 import { sessionHref } from "../router";
-import type { Config, RunTarget, Workspace } from "../types";
+import type { Config, QuickLaunch, RunTarget, Workspace } from "../types";
 import { repoName, sessionLabel, sessionTag } from "../view";
 
 export const MAX_COUNT = 20;
@@ -33,6 +33,13 @@ export class SpawnForm {
   private readonly results: HTMLUListElement;
   private readonly newFields: HTMLDivElement;
   private targets: RunTarget[] = [];
+  private readonly quick: HTMLSelectElement;
+  private readonly quickField: HTMLDivElement;
+  private presets: QuickLaunch[] = [];
+  private builtinPresets: QuickLaunch[] = [];
+  private detected: RunTarget[] = [];
+  private config: Config | null = null;
+  private quickSig = "";
   private readonly counts = new Map<string, HTMLInputElement>();
   private workspaces: Workspace[] = [];
   private repoSig = "";
@@ -62,6 +69,11 @@ export class SpawnForm {
       h("div", { class: "field" }, h("label", { attrs: { for: ids.branch }, text: "Branch" }), this.branch, this.branches),
     );
     this.targetsBox = h("div", { class: "targets", testid: "spawn-targets" });
+    const quickId = nextId("spawn-quick");
+    this.quick = h("select", { testid: "spawn-quick-launch", attrs: { id: quickId } });
+    this.quick.addEventListener("change", () => this.applyPreset());
+    this.quickField = h("div", { class: "field" }, h("label", { attrs: { for: quickId }, text: "Quick launch" }), this.quick);
+    this.quickField.hidden = true;
     this.prompt = h("textarea", {
       testid: "spawn-prompt",
       attrs: { id: ids.prompt, rows: 3, placeholder: "What should the agent do?", "aria-describedby": ids.hint },
@@ -85,6 +97,7 @@ export class SpawnForm {
       h("h2", { attrs: { id: "spawn-heading" }, text: "Spawn sessions" }),
       h("div", { class: "field" }, h("label", { attrs: { for: ids.where }, text: "Where" }), this.where),
       this.newFields,
+      this.quickField,
       h("fieldset", { class: "field" }, h("legend", { text: "Targets and how many of each" }), this.targetsBox),
       (this.promptField = h("div", { class: "field" }, h("label", { attrs: { for: ids.prompt }, text: "Prompt" }), this.prompt, this.promptHint)),
       h("div", { class: "field" }, h("label", { attrs: { for: ids.nick }, text: "Nickname" }), this.nickname),
@@ -98,9 +111,27 @@ export class SpawnForm {
     });
     this.syncMode();
     this.syncPrompt();
+    void this.loadCatalogue();
+  }
+
+  /** Agents found on the server's PATH and the built-in presets: asked once, offered beside the config's. */
+  private async loadCatalogue(): Promise<void> {
+    try {
+      const [tools, builtin] = await Promise.all([this.api.detectTools(), this.api.builtinQuickLaunch()]);
+      if (tools.ok) {
+        this.detected = tools.data.tools
+          .filter((t) => t.source === "detected")
+          .map((t) => ({ name: t.name, type: "promptable", command: t.version ? `${t.command} (${t.version})` : t.command, source: "detected" }));
+      }
+      if (builtin.ok && Array.isArray(builtin.data)) this.builtinPresets = builtin.data;
+    } catch {
+      return; // an older server without these routes: the config's targets and presets only
+    }
+    if (this.config) this.setConfig(this.config);
   }
 
   setConfig(config: Config): void {
+    this.config = config;
     const repoSig = JSON.stringify(config.repos);
     if (repoSig !== this.repoSig) {
       this.repoSig = repoSig;
@@ -112,12 +143,37 @@ export class SpawnForm {
       if (keep && [...this.repo.options].some((o) => o.value === keep)) this.repo.value = keep;
       this.syncBranches();
     }
-    const targetSig = JSON.stringify(config.run_targets.map((t) => [t.name, t.type]));
+    const configured = new Set(config.run_targets.map((t) => t.name));
+    const targets = [...config.run_targets, ...this.detected.filter((t) => !configured.has(t.name))];
+    const targetSig = JSON.stringify(targets.map((t) => [t.name, t.type]));
     if (targetSig !== this.targetSig) {
       this.targetSig = targetSig;
-      this.targets = config.run_targets;
+      this.targets = targets;
       this.renderTargets();
     }
+    const own = (Array.isArray(config.quick_launch) ? config.quick_launch : []).filter((p) => p.target || !p.command);
+    const presets = [...own, ...this.builtinPresets];
+    const quickSig = JSON.stringify(presets);
+    if (quickSig !== this.quickSig) {
+      this.quickSig = quickSig;
+      this.presets = presets;
+      this.quick.replaceChildren(
+        h("option", { attrs: { value: "" }, text: "None: choose below" }),
+        ...presets.map((p, i) => h("option", { attrs: { value: String(i), title: p.prompt }, text: p.target ? `${p.name} (${p.target})` : p.name })),
+      );
+      this.quickField.hidden = presets.length === 0;
+    }
+  }
+
+  /** A preset fills the prompt, and picks its target (one session) when it names one. */
+  private applyPreset(): void {
+    const p = this.presets[Number(this.quick.value)];
+    if (!this.quick.value || !p) return;
+    if (p.target && this.counts.has(p.target)) {
+      for (const [name, input] of this.counts) input.value = name === p.target ? "1" : "0";
+    }
+    this.prompt.value = p.prompt;
+    this.syncPrompt();
   }
 
   setWorkspaces(workspaces: Workspace[]): void {
