@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -103,6 +103,7 @@ class Refresher:
         output_every: Callable[[], float],
         clock: Clock | None = None,
         read_status: StatusReader = _read_all,
+        git_changed: Callable[[Iterable[str]], None] = lambda _ids: None,
     ) -> None:
         self.registry = registry
         self.sessions = sessions
@@ -114,6 +115,7 @@ class Refresher:
         self._output_every = output_every
         self.clock: Clock = clock or LoopClock()
         self._read_status = read_status
+        self._git_changed = git_changed  # told which workspaces' git state may have moved
         self.tmux_hooks = False  # tmux touches the event file when a pane dies
         self.git_passes = 0
         self._git_poke = asyncio.Event()
@@ -203,6 +205,7 @@ class Refresher:
             if new != old:
                 changes.append((w.id, r))
         self.git_passes += 1
+        self._git_changed(wid for wid, _ in changes)
         if not changes:
             return False
         with self.registry.change("git status", kind=Change.BACKGROUND) as st:
@@ -237,6 +240,7 @@ class Refresher:
             else:
                 await clock.sleep(GIT_COALESCE_SECONDS)  # let a burst of file events settle
                 ids = set(self._git_dirty)
+            self._git_changed(self._git_dirty)  # their files or refs changed
             self._git_dirty.clear()
             try:
                 await self.refresh_git(ids)

@@ -27,11 +27,13 @@ class Registry:
         # Records hold only immutable values, so a copy of each object is a full snapshot.
         workspaces = {k: copy.copy(v) for k, v in self.state.workspaces.items()}
         sessions = {k: copy.copy(v) for k, v in self.state.sessions.items()}
+        reviews = dict(self.state.reviews)  # rounds are replaced, never changed in place
         try:
             yield self.state
             self.store.save(self.state)
         except BaseException:
             self.state.workspaces = workspaces
             self.state.sessions = sessions
+            self.state.reviews = reviews
             raise
         self.events.emit(SessionsChanged(reason, kind))

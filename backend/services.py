@@ -20,8 +20,10 @@ from .agents import AgentDetector
 from .attention import AttentionMonitor
 from .broadcast import Broadcaster
 from .config import Config
+from .conflicts import ConflictForecast
 from .datadir import Paths, lay_out
-from .events import ConfigChanged, EventBus
+from .diffs import Differ
+from .events import Change, ConfigChanged, EventBus, SessionsChanged
 from .fileio import DataDirError
 from .gitdirs import WorkspaceWatches
 from .gitremote import GitRemote
@@ -31,6 +33,7 @@ from .overlays import Overlays
 from .procs import own_usage
 from .refresher import Refresher
 from .registry import Registry
+from .reviews import Reviewer
 from .sessionlog import require_writer
 from .sessions import SessionManager
 from .spawner import Spawner
@@ -71,6 +74,7 @@ class Services:
         self.tmux = Tmux(self.paths.tmux_socket, self.paths.tmux_conf, tasks=self.tasks)
         self.trash = Trash(self.paths.trash, keep_days=lambda: self.config.snapshot_keep_days)
         self.git_remote = GitRemote()
+        self.diffs = Differ(timeout=self.config.git_status_timeout_ms / 1000)
         self.workspaces = WorkspaceManager(
             self.registry,
             self.events,
@@ -95,6 +99,7 @@ class Services:
         )
         self.terminals.default_rows = self.config.terminal_height
         self.sessions.log_max = self.config.log_max_bytes
+        self.reviews = Reviewer(self.registry, self.tmux)
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
@@ -102,6 +107,12 @@ class Services:
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
         )
         self.events.subscribe(self.broadcaster.on_event)
+        self.conflicts = ConflictForecast(
+            lambda: self.registry.state.workspaces,
+            lambda: self.events.emit(SessionsChanged("conflict forecast", Change.BACKGROUND)),
+            timeout=lambda: self.config.git_status_timeout_ms / 1000,
+        )
+        self.events.subscribe(self.conflicts.on_event)
         self.events.subscribe(lambda _e: self.terminals.on_sessions_changed())
         self.watcher = ChangeWatcher(lambda key, names: self.refresher.on_fs_change(key, names))
         self.watches = WorkspaceWatches(self.watcher, lambda: self.registry.state.workspaces)
@@ -114,6 +125,7 @@ class Services:
             unwatched=lambda: self.watches.unwatched,
             on_log_change=self.terminals.on_log_change,
             output_every=lambda: self.broadcaster.output_every,
+            git_changed=self.conflicts.mark,
         )
         self.agents = AgentDetector()
         self.overlays = Overlays(settings.data_dir / "overlays")
@@ -177,6 +189,7 @@ class Services:
             self.events.subscribe(self.watches.sync)
             self.watches.sync()
         self.tasks.spawn(self.refresher.git_loop(), name="git-status-loop")
+        self.tasks.spawn(self.conflicts.run(), name="conflict-forecast")
         self.tasks.spawn(self.refresher.session_loop(), name="session-loop")
         self.tasks.spawn(
             self.refresher.prune_loop(self.workspaces.prune_trash), name="trash-prune-loop"
@@ -214,7 +227,12 @@ class Services:
     def snapshot(self) -> list[dict[str, Any]]:
         """The pinned payload, built from memory only (no git, no tmux)."""
         state = self.registry.state
-        return snapshot_payload(state.workspaces, state.sessions.values(), self.tmux.attach_prefix)
+        out = snapshot_payload(state.workspaces, state.sessions.values(), self.tmux.attach_prefix)
+        rounds = self.reviews.counts()
+        for w in out:  # from caches: the forecast's last answer, the rounds kept in the state
+            w["conflicts"] = self.conflicts.of(w["id"])
+            w["review_rounds"] = rounds.get(w["id"], 0)
+        return out
 
     def stats(self) -> dict[str, Any]:
         open_fds, rss_mb = own_usage()

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import StorageError
 from .fileio import write_json_atomic
 from .models import Session, Workspace, valid_id
+from .reviews import ReviewRound
 
 SCHEMA_VERSION = 1
 # Times are seconds since 1970; past year 9999 no timestamp can be shown (RFC 3339).
@@ -29,6 +30,8 @@ class StateFileError(Exception):
 class State:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
+    # Rounds are replaced, never changed in place: a copy of this dict is a snapshot of them.
+    reviews: dict[str, ReviewRound] = field(default_factory=dict)
 
     def sessions_of(self, workspace_id: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.workspace_id == workspace_id]
@@ -40,6 +43,7 @@ class State:
                 w.to_record() for w in sorted(self.workspaces.values(), key=lambda w: w.id)
             ],
             "sessions": [s.to_record() for s in sorted(self.sessions.values(), key=lambda s: s.id)],
+            "reviews": [r.to_record() for r in sorted(self.reviews.values(), key=lambda r: r.id)],
         }
 
 
@@ -78,11 +82,14 @@ class StateStore:
                 Session.from_record(_checked(Session, r, f"sessions[{i}]"))
                 for i, r in enumerate(_list(doc, "sessions"))
             ]
+            reviews = [ReviewRound.from_record(r) for r in _list(doc, "reviews")]
         except (TypeError, ValueError, AttributeError) as e:
             raise StateFileError(f"{self.path}: malformed record: {e}") from e
+        known = {w.id for w in workspaces}
         return State(
             workspaces={w.id: w for w in workspaces},
-            sessions={s.id: s for s in sessions if s.workspace_id in {w.id for w in workspaces}},
+            sessions={s.id: s for s in sessions if s.workspace_id in known},
+            reviews={r.id: r for r in reviews if r.workspace_id in known},
         )
 
     def save(self, state: State) -> None:

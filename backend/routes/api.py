@@ -7,8 +7,10 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 
 from backend import __version__, untrusted
-from backend.errors import BadRequest
+from backend.diffs import Base, DiffError
+from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
+from backend.reviews import parse_comments
 from backend.routes import services
 from backend.spawner import SpawnRequest
 
@@ -174,4 +176,61 @@ async def set_nudge(session_id: str) -> Response:
 @bp.delete("/sessions/<session_id>/nudge")
 async def clear_nudge(session_id: str) -> Response:
     services().sessions.clear_nudge(session_id)
+    return jsonify(OK)
+
+
+@bp.get("/diff/<workspace_id>")
+async def diff(workspace_id: str) -> Response:
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)  # 404 before 400
+    raw = request.args.get("base", "head")
+    try:
+        base = Base(raw)
+    except ValueError:
+        raise BadRequest('"base" must be "head" or "branch"') from None
+    try:
+        body = await svc.diffs.json(ws, base)
+    except DiffError as e:
+        raise Conflict(f"no diff for {workspace_id}: {e}") from None
+    return Response(body, content_type="application/json")
+
+
+@bp.post("/workspaces/<workspace_id>/review")
+async def review(workspace_id: str) -> Response:
+    """Type a review round into one of the workspace's sessions (docs/API.md#review-rounds)."""
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object()
+    session_id = _str(body, "session_id", required=True)
+    assert session_id is not None
+    comments = parse_comments(body.get("comments"))
+    session = svc.sessions.get(session_id)
+    sent = await svc.reviews.send(ws, session, comments)
+    if session.nudge_state:  # the agent asked for input: this answers it
+        svc.sessions.clear_nudge(session_id)
+    return jsonify({**OK, "round_id": sent.id})
+
+
+@bp.get("/workspaces/<workspace_id>/reviews")
+async def reviews(workspace_id: str) -> Response:
+    """The workspace's review rounds, oldest first, with each comment's status."""
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)
+    return jsonify({"rounds": await svc.reviews.with_changes(ws)})
+
+
+@bp.post("/workspaces/<workspace_id>/reviews/mark")
+async def mark_comment(workspace_id: str) -> Response:
+    """Mark a sent comment addressed (``"addressed": true``) or open again (false)."""
+    svc = services()
+    svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object()
+    round_id = _str(body, "round_id", required=True)
+    assert round_id is not None
+    index, addressed = body.get("index"), body.get("addressed", True)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise BadRequest('"index" must be the comment\'s place in the round (0, 1, ...)')
+    if not isinstance(addressed, bool):
+        raise BadRequest('"addressed" must be true or false')
+    svc.reviews.mark(workspace_id, round_id, index, addressed=addressed)
     return jsonify(OK)

@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config, DetectedTool, DisposedSnapshot, QuickLaunch } from "./types";
+import type { Config, DetectedTool, DiffResponse, DisposedSnapshot, QuickLaunch, ReviewComment, ReviewRound } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -141,6 +141,27 @@ export class Api {
   }
   scan() {
     return this.request<ScanResult>("POST", "/api/workspaces/scan", {});
+  }
+  /** The workspace's changes against HEAD ("head") or since it forked from the default branch ("branch"). */
+  diff(workspaceId: string, base: "head" | "branch" = "head") {
+    return this.request<DiffResponse>("GET", `/api/diff/${encodeURIComponent(workspaceId)}?base=${base}`);
+  }
+  reviews(workspaceId: string) {
+    return this.request<{ rounds: ReviewRound[] }>("GET", `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews`);
+  }
+  markComment(workspaceId: string, roundId: string, index: number, addressed: boolean) {
+    return this.request<unknown>(
+      "POST",
+      `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews/mark`,
+      { round_id: roundId, index, addressed },
+    );
+  }
+  /** Type a review round into one of the workspace's sessions. */
+  review(workspaceId: string, sessionId: string, comments: ReviewComment[]) {
+    return this.request<{ status: string; round_id: string }>("POST", `/api/workspaces/${encodeURIComponent(workspaceId)}/review`, {
+      session_id: sessionId,
+      comments,
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { ConnectionIndicator } from "./components/connectionIndicator";
 import { DisposedList } from "./components/disposedList";
 import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
+import { ReviewView } from "./components/reviewView";
 import { SessionView } from "./components/sessionView";
 import { SpawnForm } from "./components/spawnForm";
 import { Toasts } from "./components/toasts";
@@ -48,6 +49,7 @@ export class App {
   private readonly dialog = new ConfirmDialog();
   private readonly toasts = new Toasts();
   private readonly sessionView: SessionView;
+  private readonly reviewView: ReviewView;
   private readonly notifier: Notifier;
   private readonly notifyToggle: NotifyToggle;
   /** Which sessions needed input in the last snapshot; null before the first one (never notify for it). */
@@ -85,6 +87,11 @@ export class App {
       restart: (s) => void this.restartSession(s),
       copy: (text) => copyText(text),
       toast: (message, kind) => this.toasts.show(message, kind),
+    });
+    this.reviewView = new ReviewView({
+      api: this.api,
+      toast: (message, kind) => this.toasts.show(message, kind),
+      storage: storage() ?? null,
     });
     this.notifier = new Notifier(
       {
@@ -219,6 +226,7 @@ export class App {
       this.staleBanner,
       this.dashboard,
       this.sessionView.el,
+      this.reviewView.el,
       h("footer", { class: "footer", testid: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
       this.toasts.el,
       this.dialog.el,
@@ -359,9 +367,16 @@ export class App {
   private renderRoute(): void {
     const route = parseRoute(location.hash);
     const onSession = route.name === "session";
+    const onReview = route.name === "review";
     setHidden(this.sessionView.el, !onSession);
-    setHidden(this.dashboard, onSession);
+    setHidden(this.reviewView.el, !onReview);
+    setHidden(this.dashboard, onSession || onReview);
     setClass(document.body, "route-session", onSession);
+    if (route.name === "review") {
+      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null);
+    } else {
+      this.reviewView.close();
+    }
     if (route.name === "session") {
       this.sessionView.open(route.sessionId);
       this.sessionView.update(this.findSession(route.sessionId), this.state.workspaces !== null);

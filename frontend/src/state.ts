@@ -1,6 +1,6 @@
 // Message dispatch and the dashboard state reducer. Pure: no DOM, no network.
 
-import type { Config, Session, Workspace, WorkspaceProgress } from "./types";
+import type { Config, Conflict, Session, Workspace, WorkspaceProgress } from "./types";
 
 export type ServerMessage =
   | { type: "sessions"; workspaces: Workspace[]; seq?: number }
@@ -85,7 +85,18 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     git_lines_removed: num(raw.git_lines_removed),
     git_files_changed: num(raw.git_files_changed),
     git_error: str(raw.git_error),
+    conflicts: normalizeConflicts(raw.conflicts),
+    review_rounds: num(raw.review_rounds),
   };
+}
+
+/** The conflict forecast: well-formed items only (`[]` from an older server without the key). */
+export function normalizeConflicts(raw: unknown): Conflict[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter(isObject)
+    .filter((c) => typeof c.with === "string" && Array.isArray(c.files))
+    .map((c) => ({ with: c.with as string, files: (c.files as unknown[]).filter((f): f is string => typeof f === "string") }));
 }
 
 export function normalizeConfig(raw: unknown): Config {

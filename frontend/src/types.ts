@@ -39,6 +39,54 @@ export interface Workspace {
   git_files_changed: number;
   /** Extra key: why the last git status pass failed for this workspace ("" when it did not). */
   git_error: string;
+  /** The conflict forecast (docs/API.md#the-conflict-forecast); absent from older servers. */
+  conflicts?: Conflict[];
+  /** How many review rounds the workspace has had; absent from older servers. */
+  review_rounds?: number;
+}
+
+/** Another workspace (by id) touching the same files, or "base": a merge into the default branch would conflict. */
+export interface Conflict {
+  with: string;
+  files: string[];
+}
+
+/** One file of GET /api/diff (docs/API.md#diff). */
+export interface FileDiff {
+  old_path?: string;
+  new_path: string;
+  old_content?: string;
+  new_content?: string;
+  status: "added" | "modified" | "deleted" | "renamed" | "untracked" | string;
+  lines_added: number;
+  lines_removed: number;
+  binary?: boolean;
+  truncated?: boolean;
+}
+
+export interface DiffResponse {
+  workspace_id: string;
+  repo: string;
+  branch: string;
+  base?: string;
+  files: FileDiff[];
+}
+
+export interface ReviewComment {
+  path: string;
+  line: number;
+  body: string;
+}
+
+/** A review round as GET /api/workspaces/<id>/reviews lists it. */
+export interface ReviewRound {
+  id: string;
+  session_id: string;
+  created_at: number;
+  sent_at: number | null;
+  state: "sending" | "sent" | "failed" | string;
+  error: string;
+  comments: (ReviewComment & { status: "pending" | "sent" | "addressed" | string; quote: string | null; line_changed?: boolean })[];
 }
 
 export interface RepoConfig {

@@ -1,6 +1,8 @@
 // One workspace card: git state, actions, and its keyed session rows.
 
+import { conflictBadges } from "../conflicts";
 import { h, reconcileChildren, setAttr, setClass, setHidden, setText } from "../dom";
+import { reviewHref } from "../router";
 import type { Session, Workspace } from "../types";
 import { repoName } from "../view";
 import { GitStats } from "./gitStats";
@@ -27,6 +29,8 @@ export class WorkspaceRow {
   private readonly hiddenNote: HTMLParagraphElement;
   private readonly addBtn: HTMLButtonElement;
   private readonly disposeBtn: HTMLButtonElement;
+  private readonly reviewLink: HTMLAnchorElement;
+  private readonly conflicts: HTMLDivElement;
 
   constructor(workspace: Workspace, sessions: Session[], private readonly actions: WorkspaceActions, now: number) {
     this.workspace = workspace;
@@ -46,6 +50,8 @@ export class WorkspaceRow {
       attrs: { type: "button" },
       on: { click: () => this.actions.spawnInto(this.workspace) },
     });
+    this.reviewLink = h("a", { class: "btn btn-small", testid: "review-workspace", text: "Review changes", attrs: { href: reviewHref(workspace.id) } });
+    this.conflicts = h("div", { class: "ws-conflicts", testid: "conflicts", attrs: { "aria-label": "conflict forecast" } });
     this.disposeBtn = h("button", {
       class: "btn btn-small btn-danger-quiet",
       testid: "dispose-workspace",
@@ -65,8 +71,9 @@ export class WorkspaceRow {
           { class: "ws-git", attrs: { "aria-label": "git status" } },
           ...this.git.nodes,
         ),
-        h("div", { class: "ws-actions" }, this.addBtn, this.disposeBtn),
+        h("div", { class: "ws-actions" }, this.reviewLink, this.addBtn, this.disposeBtn),
       ),
+      this.conflicts,
       this.path,
       this.gitError,
       this.list,
@@ -103,6 +110,13 @@ export class WorkspaceRow {
     setAttr(this.path, "title", w.path);
     this.git.update(w);
     setClass(this.el, "is-dirty", w.git_dirty);
+    const badges = conflictBadges(w);
+    this.conflicts.replaceChildren(
+      ...badges.map((b) => h("span", { class: `conflict-badge conflict-${b.kind}`, testid: `conflict-${b.kind}`, text: b.text, attrs: { title: b.title } })),
+    );
+    setHidden(this.conflicts, badges.length === 0);
+    setAttr(this.reviewLink, "href", reviewHref(w.id));
+    setAttr(this.reviewLink, "aria-label", `Review the changes of ${w.id}`);
     setAttr(this.addBtn, "aria-label", `Spawn a session into ${w.id}`);
     setAttr(this.disposeBtn, "aria-label", `Dispose workspace ${w.id}`);
 

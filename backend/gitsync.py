@@ -1,0 +1,99 @@
+"""git run synchronously, from a worker thread (``procs.in_worker``), never on the event loop.
+
+The diff and the conflict forecast each do several git steps in a row and parse what comes back
+in between; they run as one function in a worker thread, which calls git through here. Each git
+runs in the app's git environment (``gitenv``) in its own process group, killed with its group
+when it passes its time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from backend.gitenv import git_env
+
+
+class GitError(Exception):
+    """A git step failed or passed its time limit; the message is for a person."""
+
+    def __init__(self, message: str, returncode: int = -1) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
+def git(
+    path: Path,
+    *args: str,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    ok: Sequence[int] = (0,),
+) -> bytes:
+    """``git -C path *args``: its stdout, or ``GitError`` (exit status not in ``ok``, timeout)."""
+    argv = ["git", "-C", os.fspath(path), *args]
+    try:
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(env),
+            start_new_session=True,
+        )
+    except OSError as e:
+        raise GitError(f"cannot run git: {e}") from None
+    try:
+        out, err = popen.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        popen.communicate()
+        raise GitError(f"git {args[0]} timed out after {timeout:g} s in {path}") from None
+    if popen.returncode not in ok:
+        lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        detail = lines[0] if lines else f"exit status {popen.returncode}"
+        raise GitError(f"git {args[0]} failed in {path}: {detail}", popen.returncode)
+    return out
+
+
+def split_z(out: bytes) -> list[bytes]:
+    """The fields of ``-z`` output (NUL-separated), without the empty last one."""
+    fields = out.split(b"\0")
+    if fields and not fields[-1]:
+        fields.pop()
+    return fields
+
+
+DEFAULT_REFS = (
+    "refs/remotes/origin/HEAD",
+    "refs/remotes/origin/main",
+    "refs/remotes/origin/master",
+)
+
+
+def default_branch(path: Path, *, timeout: float) -> tuple[str, str] | None:
+    """The repo's default branch as this checkout knows it: (ref, commit) of origin/HEAD, else
+    origin/main, else origin/master, else the local main or master; None without any."""
+    candidates = (*DEFAULT_REFS, "refs/heads/main", "refs/heads/master")
+    out = git(
+        path,
+        "for-each-ref",
+        "--format=%(refname)%00%(objectname)%00%(symref)",
+        *candidates,
+        timeout=timeout,
+    )
+    found: dict[str, tuple[str, str]] = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3:
+            found[parts[0]] = (parts[1], parts[2])
+    for ref in candidates:
+        if ref in found:
+            commit, target = found[ref]
+            return (target or ref), commit
+    return None
