@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import procs
+from backend.gitenv import IDENTITY
 from backend.gitsync import GitError, default_branch, git, split_z
 from backend.models import Workspace
 
@@ -38,12 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_FILES = 200  # paths listed per conflict (the count beyond is left out of the payload)
 COALESCE_SECONDS = 0.1  # let a burst of git passes settle before surveying
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "schmux-desktop",
-    "GIT_AUTHOR_EMAIL": "schmux-desktop@localhost",
-    "GIT_COMMITTER_NAME": "schmux-desktop",
-    "GIT_COMMITTER_EMAIL": "schmux-desktop@localhost",
-}
 
 
 @dataclass(frozen=True)

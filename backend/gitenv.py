@@ -44,6 +44,15 @@ STRIPPED: frozenset[str] = frozenset(
 )
 
 
+# Who the app's own commits (dispose snapshots, forecast merges) say made them.
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "schmux-desktop",
+    "GIT_AUTHOR_EMAIL": "schmux-desktop@localhost",
+    "GIT_COMMITTER_NAME": "schmux-desktop",
+    "GIT_COMMITTER_EMAIL": "schmux-desktop@localhost",
+}
+
+
 def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment git runs with, computed from ``os.environ`` at call time; ``extra``
     (an identity, a private index, the remote rules) goes on top."""

@@ -22,14 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend import porcelain, procs
-from backend.gitenv import git_env
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "schmux-desktop",
-    "GIT_AUTHOR_EMAIL": "schmux-desktop@localhost",
-    "GIT_COMMITTER_NAME": "schmux-desktop",
-    "GIT_COMMITTER_EMAIL": "schmux-desktop@localhost",
-}
+from backend.gitenv import IDENTITY, git_env
 
 
 class SnapshotError(Exception):
