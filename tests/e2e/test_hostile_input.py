@@ -331,6 +331,8 @@ CLASSES = list(HOSTILE)
 SPAWN_NEW = {"repo": "proj", "branch": "fz-new", "targets": {"sleeper": 1}}
 SPAWN_IN = {"workspace_id": "{wid}", "targets": {"sleeper": 1}}
 TARGET = {"name": "t", "type": "command", "command": "true"}
+REVIEW = {"session_id": "{sid}", "comments": [{"path": "README.md", "line": 1, "body": "b"}]}
+MARK = {"round_id": "r1", "index": 0, "addressed": True}
 FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "api.spawn": [
         (("repo",), SPAWN_NEW),
@@ -375,6 +377,14 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "api.nickname": [(("nickname",), {"nickname": "n"})],
     "api.set_nudge": [(("state",), {"state": "s"}), (("summary",), {"state": "s"})],
     "api.dispose_workspace": [(("force",), {}), (("value",), {"force": True})],
+    "api.review": [
+        (("session_id",), REVIEW),
+        (("comments", 0, "path"), REVIEW),
+        (("comments", 0, "line"), REVIEW),
+        (("comments", 0, "body"), REVIEW),
+        (("comments", 0), REVIEW),
+    ],
+    "api.mark_comment": [(("round_id",), MARK), (("index",), MARK), (("addressed",), MARK)],
 }
 # Any other route (and one added later) gets the value at the top of a body, and as the body.
 GENERIC = [(("value",), {})]
@@ -525,7 +535,11 @@ def test_every_route_and_string_field_with_each_hostile_class(
                     ids = fx.ids()
                 for path, base in FIELDS.get(endpoint, GENERIC):
                     body = _put(
-                        json.loads(json.dumps(base).replace("{wid}", ids["workspace_id"])),
+                        json.loads(
+                            json.dumps(base)
+                            .replace("{wid}", ids["workspace_id"])
+                            .replace("{sid}", ids["session_id"])
+                        ),
                         path,
                         value,
                     )
