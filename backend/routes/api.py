@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, Response, jsonify, request
 
-from backend import __version__, untrusted
+from backend import __version__
 from backend.diffs import Base, DiffError
 from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
 from backend.reviews import parse_comments
 from backend.routes import services
+from backend.routes.body import flag, json_object, optional_text, text
 from backend.spawner import SpawnRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 OK = {"status": "ok"}
-
-
-async def json_object(*, required: bool = True) -> dict[str, Any]:
-    raw = await request.get_data(as_text=False)
-    if not raw.strip():
-        if required:
-            raise BadRequest("the request body must be a JSON object")
-        return {}
-    return untrusted.parse_object(raw)
-
-
-def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise BadRequest(f'"{key}" is required')
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f'"{key}" must be a string')
-    return value
 
 
 @bp.get("/healthz")
@@ -72,13 +51,14 @@ async def spawn() -> Response:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise BadRequest(f'"targets.{name}" must be a non-negative integer count')
     req = SpawnRequest(
-        repo=_str(body, "repo"),
-        branch=_str(body, "branch"),
+        repo=optional_text(body, "repo"),
+        branch=optional_text(body, "branch"),
         targets=dict(targets),
-        prompt=_str(body, "prompt") or "",
-        nickname=_str(body, "nickname") or "",
-        workspace_id=_str(body, "workspace_id") or None,  # "": a new workspace (schmux's client)
-        request_id=_str(body, "request_id"),
+        prompt=optional_text(body, "prompt") or "",
+        nickname=optional_text(body, "nickname") or "",
+        workspace_id=optional_text(body, "workspace_id")
+        or None,  # "": a new workspace (schmux's client)
+        request_id=optional_text(body, "request_id"),
     )
     return jsonify(await services().spawn(req))
 
@@ -100,9 +80,7 @@ async def dispose_workspace(workspace_id: str) -> Response:
     svc = services()
     svc.workspaces.get(workspace_id)  # 404 before 400
     body = await json_object(required=False)
-    force = body.get("force", False)
-    if not isinstance(force, bool):
-        raise BadRequest('"force" must be true or false')
+    force = flag(body, "force", False)
     snap = await svc.workspaces.dispose(workspace_id, force=force)
     return jsonify({**OK, "snapshot_id": snap.id if snap else None})
 
@@ -124,8 +102,7 @@ async def nickname(session_id: str) -> Response:
     svc = services()
     svc.sessions.get(session_id)  # 404 before 400
     body = await json_object()
-    value = _str(body, "nickname", required=True)
-    assert value is not None
+    value = text(body, "nickname")
     svc.sessions.rename(session_id, value)
     return jsonify(OK)
 
@@ -166,9 +143,8 @@ async def set_nudge(session_id: str) -> Response:
     svc = services()
     svc.sessions.get(session_id)
     body = await json_object()
-    state = _str(body, "state", required=True)
-    summary = _str(body, "summary") or ""
-    assert state is not None
+    state = text(body, "state")
+    summary = optional_text(body, "summary") or ""
     svc.sessions.set_nudge(session_id, state, summary)
     return jsonify(OK)
 
@@ -201,8 +177,7 @@ async def review(workspace_id: str) -> Response:
     svc = services()
     ws = svc.workspaces.get(workspace_id)  # 404 before 400
     body = await json_object()
-    session_id = _str(body, "session_id", required=True)
-    assert session_id is not None
+    session_id = text(body, "session_id")
     comments = parse_comments(body.get("comments"))
     session = svc.sessions.get(session_id)
     sent = await svc.reviews.send(ws, session, comments)
@@ -225,12 +200,9 @@ async def mark_comment(workspace_id: str) -> Response:
     svc = services()
     svc.workspaces.get(workspace_id)  # 404 before 400
     body = await json_object()
-    round_id = _str(body, "round_id", required=True)
-    assert round_id is not None
-    index, addressed = body.get("index"), body.get("addressed", True)
+    round_id = text(body, "round_id")
+    index, addressed = body.get("index"), flag(body, "addressed", True)
     if isinstance(index, bool) or not isinstance(index, int):
         raise BadRequest('"index" must be the comment\'s place in the round (0, 1, ...)')
-    if not isinstance(addressed, bool):
-        raise BadRequest('"addressed" must be true or false')
     svc.reviews.mark(workspace_id, round_id, index, addressed=addressed)
     return jsonify(OK)

@@ -12,7 +12,7 @@ from backend import editor, quicklaunch
 from backend.branchconflicts import branch_owner
 from backend.errors import AppError, BadRequest, NotFound
 from backend.routes import services
-from backend.routes.api import _str, json_object
+from backend.routes.body import json_object, optional_text, text
 
 bp = Blueprint("compat", __name__, url_prefix="/api")
 
@@ -27,9 +27,7 @@ class NotProvided(AppError):
 @bp.post("/check-branch-conflict")
 async def check_branch_conflict() -> Response:
     body = await json_object()
-    repo = _str(body, "repo", required=True)
-    branch = _str(body, "branch", required=True)
-    assert repo is not None and branch is not None
+    repo, branch = text(body, "repo"), text(body, "branch")
     svc = services()
     owner = branch_owner(svc.registry.state.workspaces.values(), svc.config, repo, branch)
     if owner is None:
@@ -104,7 +102,7 @@ async def open_vscode(workspace_id: str) -> Response:
 @bp.post("/suggest-branch")
 async def suggest_branch() -> Response:
     body = await json_object()
-    if _str(body, "prompt") is None:
+    if optional_text(body, "prompt") is None:
         raise BadRequest('"prompt" is required')
     raise NotProvided("branch suggestion is not configured: type a branch name")
 
