@@ -20,19 +20,14 @@ the payload is pushed. Building the payload reads the cache only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backend import procs
-from backend.gitenv import IDENTITY
-from backend.gitsync import GitError, default_branch, git, split_z
+from backend.gitsync import GitError, default_branch, git, split_z, worktree_commit
 from backend.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -49,31 +44,6 @@ class Survey:
 
 def _names(out: bytes) -> set[str]:
     return {p.decode("utf-8", "surrogateescape") for p in split_z(out)}
-
-
-def _worktree_commit(path: Path, timeout: float) -> str:
-    """A commit of the working tree as ``git add -A`` sees it (parent HEAD), through a private
-    copy of the index: the checkout and its index are left as they are."""
-    index = Path(git(path, "rev-parse", "--git-path", "index", timeout=timeout).decode().strip())
-    if not index.is_absolute():
-        index = path / index
-    fd, tmp = tempfile.mkstemp(prefix="schmux-forecast-", suffix=".index")
-    os.close(fd)
-    try:
-        if index.exists():
-            shutil.copyfile(index, tmp)  # its stat data spares re-reading unchanged files
-        else:
-            os.unlink(tmp)
-        env = {"GIT_INDEX_FILE": tmp}
-        git(path, "add", "-A", "--", ".", timeout=timeout, env=env)
-        tree = git(path, "write-tree", timeout=timeout, env=env).decode().strip()
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    out = git(
-        path, "commit-tree", tree, "-p", "HEAD", "-m", "forecast", timeout=timeout, env=IDENTITY
-    )
-    return out.decode().strip()
 
 
 def survey(path: Path, *, timeout: float) -> Survey:
@@ -121,7 +91,7 @@ def survey(path: Path, *, timeout: float) -> Survey:
     dirty = bool(untracked) or bool(
         git(path, "diff", "--name-only", "-z", "HEAD", "--", timeout=timeout).strip()
     )
-    ours = _worktree_commit(path, timeout) if dirty else "HEAD"
+    ours = worktree_commit(path, "HEAD", "forecast", timeout=timeout) if dirty else "HEAD"
     out = git(
         path,
         "merge-tree",

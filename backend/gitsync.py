@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from backend.gitenv import git_env
+from backend.gitenv import IDENTITY, git_env
 
 
 class GitError(Exception):
-    """A git step failed or passed its time limit; the message is for a person."""
+    """A git step failed or passed its time limit; the message is for a person.
+    ``no_space``: git said the disk is full."""
 
-    def __init__(self, message: str, returncode: int = -1) -> None:
+    def __init__(self, message: str, returncode: int = -1, *, no_space: bool = False) -> None:
         super().__init__(message)
         self.returncode = returncode
+        self.no_space = no_space
 
 
 def git(
@@ -55,10 +59,39 @@ def git(
         popen.communicate()
         raise GitError(f"git {args[0]} timed out after {timeout:g} s in {path}") from None
     if popen.returncode not in ok:
-        lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        text = err.decode("utf-8", "replace")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         detail = lines[0] if lines else f"exit status {popen.returncode}"
-        raise GitError(f"git {args[0]} failed in {path}: {detail}", popen.returncode)
+        raise GitError(
+            f"git {args[0]} failed in {path}: {detail}",
+            popen.returncode,
+            no_space="No space left on device" in text,
+        )
     return out
+
+
+def worktree_commit(path: Path, parent: str | None, message: str, *, timeout: float) -> str:
+    """A commit of the working tree as ``git add -A`` sees it (on ``parent``), made through a
+    private copy of the index: the checkout and its own index are left as they are."""
+    index = Path(git(path, "rev-parse", "--git-path", "index", timeout=timeout).decode().strip())
+    if not index.is_absolute():
+        index = path / index
+    fd, tmp = tempfile.mkstemp(prefix="schmux-tree-", suffix=".index")
+    os.close(fd)
+    try:
+        if index.exists():
+            shutil.copyfile(index, tmp)  # its stat data spares re-reading unchanged files
+        else:
+            os.unlink(tmp)
+        env = {"GIT_INDEX_FILE": tmp}
+        git(path, "add", "-A", "--", ".", timeout=timeout, env=env)
+        tree = git(path, "write-tree", timeout=timeout, env=env).decode().strip()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    parents = ["-p", parent] if parent else []
+    out = git(path, "commit-tree", tree, *parents, "-m", message, timeout=timeout, env=IDENTITY)
+    return out.decode().strip()
 
 
 def split_z(out: bytes) -> list[bytes]:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend import porcelain, procs
+from backend import gitsync, porcelain, procs
 from backend.gitenv import IDENTITY, git_env
 
 
@@ -107,25 +106,12 @@ class Taken:
 
 
 async def _tree_commit(path: Path, head: str | None, message: str, timeout: float) -> str:
-    """A commit of the working tree as ``git add -A`` sees it, through a private index."""
-    index = Path((await git(path, "rev-parse", "--git-path", "index", timeout=timeout)).strip())
-    if not index.is_absolute():
-        index = path / index
-    fd, tmp = tempfile.mkstemp(prefix="schmux-snapshot-", suffix=".index")
-    os.close(fd)
     try:
-        if index.exists():
-            shutil.copyfile(index, tmp)  # its stat data spares re-reading unchanged files
-        else:
-            os.unlink(tmp)
-        env = {"GIT_INDEX_FILE": tmp}
-        await git(path, "add", "-A", "--", ".", timeout=timeout, env=env)
-        tree = (await git(path, "write-tree", timeout=timeout, env=env)).strip()
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    parents = ["-p", head] if head else []
-    return (await git(path, "commit-tree", tree, *parents, "-m", message, timeout=timeout)).strip()
+        return await procs.in_worker(
+            lambda: gitsync.worktree_commit(path, head, message, timeout=timeout)
+        )
+    except gitsync.GitError as e:
+        raise SnapshotError(str(e), no_space=e.no_space) from None
 
 
 async def take(
