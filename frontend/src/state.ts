@@ -87,6 +87,8 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     git_error: str(raw.git_error),
     conflicts: normalizeConflicts(raw.conflicts),
     review_rounds: num(raw.review_rounds),
+    review_pending: num(raw.review_pending),
+    review_open: num(raw.review_open),
   };
 }
 

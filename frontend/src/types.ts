@@ -43,6 +43,10 @@ export interface Workspace {
   conflicts?: Conflict[];
   /** How many review rounds the workspace has had; absent from older servers. */
   review_rounds?: number;
+  /** Review comments waiting in its pending round; absent from older servers. */
+  review_pending?: number;
+  /** Sent review comments not addressed yet; absent from older servers. */
+  review_open?: number;
 }
 
 /** Another workspace (by id) touching the same files, or "base": a merge into the default branch would conflict. */

@@ -1,15 +1,15 @@
 // "#/review/<workspace id>": a workspace's changes (GET /api/diff) as a file list with status and
-// +/− counts beside a unified view of the selected file. Clicking a line opens a comment box; the
-// comments collect in a pending round (kept in this browser's storage until sent) that "Send to
-// agent" types into a chosen session (POST /api/workspaces/<id>/review). The diff is fetched again
-// when the dashboard push says the workspace's git state changed: no polling.
+// +/− counts beside a unified view of the selected file. Comments (selecting lines, the pending round,
+// sending, the rounds' history) are reviewComments.ts's: it reads the `data-path`/`data-line`/
+// `data-old-line` of the lines drawn here. The diff is fetched again when the dashboard push says the
+// workspace's git state changed: no polling.
 
 import type { Api } from "../api";
-import { h, setAttr, setHidden, setText } from "../dom";
+import { h, setText } from "../dom";
 import { type DiffLine, unified } from "../linediff";
-import { reviewHref, sessionHref } from "../router";
-import type { DiffResponse, FileDiff, ReviewComment, ReviewRound, Workspace } from "../types";
-import { sessionLabel } from "../view";
+import { reviewHref } from "../router";
+import type { DiffResponse, FileDiff, Workspace } from "../types";
+import { ReviewComments } from "./reviewComments";
 
 const MAX_ROWS = 5000; // rows of one file drawn at once; "Show more" draws the rest
 const STATUS_LETTER: Record<string, string> = { added: "A", modified: "M", deleted: "D", renamed: "R", untracked: "?" };
@@ -20,20 +20,17 @@ export interface ReviewViewDeps {
   storage: Storage | null;
 }
 
-const pendingKey = (wid: string): string => `schmux-review-pending-${wid}`;
 const fileKey = (f: FileDiff): string => f.new_path || f.old_path || "";
 
 export class ReviewView {
   readonly el: HTMLElement;
   private workspaceId: string | null = null;
-  private workspace: Workspace | null = null;
   private file: string | null = null;
   private base: "head" | "branch" = "head";
   private diff: DiffResponse | null = null;
   private gitSignature = "";
   private loading = 0; // generation of the fetch in flight
   private refetch = false;
-  private pending: ReviewComment[] = [];
   private rowsShown = MAX_ROWS;
 
   private readonly title: HTMLHeadingElement;
@@ -42,12 +39,7 @@ export class ReviewView {
   private readonly files: HTMLUListElement;
   private readonly fileTitle: HTMLHeadingElement;
   private readonly body: HTMLDivElement;
-  private readonly pendingList: HTMLOListElement;
-  private readonly sessionSelect: HTMLSelectElement;
-  private readonly sendBtn: HTMLButtonElement;
-  private readonly pendingBox: HTMLElement;
-  private readonly history: HTMLOListElement;
-  private readonly historyBox: HTMLElement;
+  private readonly comments: ReviewComments;
 
   constructor(private readonly deps: ReviewViewDeps) {
     this.title = h("h2", { class: "review-title", testid: "review-title" });
@@ -61,24 +53,8 @@ export class ReviewView {
     this.files = h("ul", { class: "review-files", testid: "review-files", attrs: { "aria-label": "changed files" } });
     this.fileTitle = h("h3", { class: "review-file-title", testid: "review-file-title" });
     this.body = h("div", { class: "review-diff", testid: "review-diff" });
-    this.pendingList = h("ol", { class: "review-pending-list", testid: "review-pending" });
-    this.sessionSelect = h("select", { testid: "review-session", attrs: { "aria-label": "send to session" } });
-    this.sendBtn = h("button", {
-      class: "btn btn-primary",
-      testid: "review-send",
-      text: "Send to agent",
-      attrs: { type: "button" },
-      on: { click: () => void this.send() },
-    });
-    this.pendingBox = h(
-      "section",
-      { class: "review-round panel", attrs: { "aria-label": "pending review round" } },
-      h("h3", { text: "Pending comments" }),
-      this.pendingList,
-      h("div", { class: "review-send-row" }, h("label", { text: "Session " }, this.sessionSelect), this.sendBtn),
-    );
-    this.history = h("ol", { class: "review-history-list", testid: "review-history" });
-    this.historyBox = h("section", { class: "review-round panel", attrs: { "aria-label": "review rounds" } }, h("h3", { text: "Rounds sent" }), this.history);
+    this.comments = new ReviewComments(deps);
+    this.comments.attach(this.body);
     this.el = h(
       "section",
       { class: "review-view", testid: "review-view", attrs: { "aria-label": "review" } },
@@ -96,10 +72,8 @@ export class ReviewView {
         h("nav", { class: "review-side", attrs: { "aria-label": "files" } }, this.files),
         h("div", { class: "review-main" }, this.fileTitle, this.body),
       ),
-      this.pendingBox,
-      this.historyBox,
+      this.comments.el,
     );
-    setHidden(this.historyBox, true);
     this.el.addEventListener("keydown", (e) => this.onKey(e));
     this.el.tabIndex = -1;
   }
@@ -110,10 +84,9 @@ export class ReviewView {
       this.workspaceId = wid;
       this.diff = null;
       this.gitSignature = "";
-      this.pending = this.loadPending();
+      this.comments.open(wid);
       this.file = file;
       this.rowsShown = MAX_ROWS;
-      this.renderPending();
     } else if (file !== this.file) {
       this.file = file;
       this.rowsShown = MAX_ROWS;
@@ -125,12 +98,11 @@ export class ReviewView {
 
   close(): void {
     this.workspaceId = null;
-    this.workspace = null;
+    this.comments.close();
   }
 
   /** A new dashboard state: fetch the diff again when this workspace's git state moved. */
   update(workspace: Workspace | null): void {
-    this.workspace = workspace;
     if (!this.workspaceId) return;
     setText(this.title, workspace ? `Review ${workspace.id} · ⎇ ${workspace.branch}` : `Review ${this.workspaceId}`);
     const sig = workspace
@@ -140,7 +112,7 @@ export class ReviewView {
       this.gitSignature = sig;
       void this.load();
     }
-    this.renderSessions();
+    this.comments.update(workspace);
   }
 
   private setBase(value: string): void {
@@ -170,7 +142,6 @@ export class ReviewView {
     } else {
       setText(this.status, `Cannot show the diff: ${res.error}`);
     }
-    void this.loadRounds();
     if (this.refetch) {
       this.refetch = false;
       void this.load();
@@ -239,6 +210,7 @@ export class ReviewView {
       );
     }
     this.body.replaceChildren(table, ...extra);
+    this.comments.decorate();
   }
 
   private row(f: FileDiff, l: DiffLine): HTMLTableRowElement {
@@ -246,18 +218,18 @@ export class ReviewView {
       return h("tr", { class: "line-gap" }, h("td", { attrs: { colspan: 4 }, text: `⋯ ${l.skipped} unchanged line${l.skipped === 1 ? "" : "s"}` }));
     }
     const sign = l.kind === "add" ? "+" : l.kind === "del" ? "−" : " ";
-    const line = l.new ?? l.old ?? 0;
     const tr = h(
       "tr",
       {
         class: `line-${l.kind}`,
         testid: "review-line",
-        attrs: { tabindex: 0, title: "Click to comment on this line", "data-line": line },
-        on: {
-          click: () => this.openComment(tr, f, line),
-          keydown: (e) => {
-            if (e.key === "Enter" && e.target === tr) this.openComment(tr, f, line);
-          },
+        // reviewComments.ts selects lines by these (data-line: the working tree's line number)
+        attrs: {
+          tabindex: 0,
+          title: "Click to comment on this line; shift-click or drag the line numbers for a range",
+          "data-path": fileKey(f),
+          "data-line": l.new,
+          "data-old-line": l.old,
         },
       },
       h("td", { class: "ln", text: l.old === null ? "" : String(l.old) }),
@@ -266,154 +238,6 @@ export class ReviewView {
       h("td", { class: "code", text: l.text }),
     );
     return tr;
-  }
-
-  private openComment(tr: HTMLTableRowElement, f: FileDiff, line: number): void {
-    const next = tr.nextElementSibling;
-    if (next?.classList.contains("comment-row")) {
-      next.querySelector("textarea")?.focus();
-      return;
-    }
-    const path = fileKey(f);
-    const text = h("textarea", { testid: "review-comment-text", attrs: { rows: 3, "aria-label": `comment on ${path}:${line}` } });
-    const box = h(
-      "tr",
-      { class: "comment-row" },
-      h(
-        "td",
-        { attrs: { colspan: 4 } },
-        h("div", { class: "comment-box" }, h("strong", { text: `${path}:${line}` }), text),
-        h(
-          "div",
-          { class: "comment-actions" },
-          h("button", {
-            class: "btn btn-small btn-primary",
-            testid: "review-comment-add",
-            text: "Add comment",
-            attrs: { type: "button" },
-            on: {
-              click: () => {
-                if (!text.value.trim()) return;
-                this.pending.push({ path, line, body: text.value });
-                this.savePending();
-                this.renderPending();
-                box.remove();
-              },
-            },
-          }),
-          h("button", { class: "btn btn-small", text: "Cancel", attrs: { type: "button" }, on: { click: () => box.remove() } }),
-        ),
-      ),
-    );
-    tr.after(box);
-    text.focus();
-  }
-
-  private async loadRounds(): Promise<void> {
-    const wid = this.workspaceId;
-    if (!wid) return;
-    const res = await this.deps.api.reviews(wid);
-    if (!res.ok || wid !== this.workspaceId) return;
-    this.renderRounds(wid, res.data.rounds);
-  }
-
-  private renderRounds(wid: string, rounds: ReviewRound[]): void {
-    setHidden(this.historyBox, rounds.length === 0);
-    this.history.replaceChildren(
-      ...[...rounds].reverse().map((r) =>
-        h(
-          "li",
-          { testid: "review-round" },
-          h("span", { class: "round-when", text: `${new Date(r.created_at * 1000).toLocaleString()} · ${r.state}${r.error ? `: ${r.error}` : ""}` }),
-          h(
-            "ul",
-            {},
-            ...r.comments.map((c, i) =>
-              h(
-                "li",
-                { class: `round-comment status-${c.status}`, testid: "review-round-comment" },
-                h("a", { attrs: { href: reviewHref(wid, c.path) }, text: `${c.path}:${c.line}` }),
-                h("span", { class: "round-status", text: ` ${c.status}${c.status === "sent" && c.line_changed ? " · its line changed since" : ""} ` }),
-                h("span", { class: "pending-body", text: c.body }),
-                c.status === "pending"
-                  ? null
-                  : h("button", {
-                      class: "btn btn-small",
-                      testid: "review-mark",
-                      text: c.status === "addressed" ? "Reopen" : "Mark addressed",
-                      attrs: { type: "button" },
-                      on: {
-                        click: async () => {
-                          const res = await this.deps.api.markComment(wid, r.id, i, c.status !== "addressed");
-                          if (!res.ok) this.deps.toast(res.error, "error");
-                          void this.loadRounds();
-                        },
-                      },
-                    }),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  private renderPending(): void {
-    this.pendingList.replaceChildren(
-      ...this.pending.map((c, i) =>
-        h(
-          "li",
-          { testid: "review-pending-item" },
-          h("a", { attrs: { href: reviewHref(this.workspaceId ?? "", c.path) }, text: `${c.path}:${c.line}` }),
-          h("span", { class: "pending-body", text: ` ${c.body}` }),
-          h("button", {
-            class: "btn btn-small btn-danger-quiet",
-            text: "Remove",
-            attrs: { type: "button", "aria-label": `remove the comment on ${c.path}:${c.line}` },
-            on: {
-              click: () => {
-                this.pending.splice(i, 1);
-                this.savePending();
-                this.renderPending();
-              },
-            },
-          }),
-        ),
-      ),
-    );
-    setHidden(this.pendingBox, this.pending.length === 0);
-    this.renderSessions();
-  }
-
-  private renderSessions(): void {
-    const running = (this.workspace?.sessions ?? []).filter((s) => s.running);
-    const current = this.sessionSelect.value;
-    this.sessionSelect.replaceChildren(...running.map((s) => h("option", { attrs: { value: s.id }, text: sessionLabel(s) })));
-    if (running.some((s) => s.id === current)) this.sessionSelect.value = current;
-    this.sendBtn.disabled = running.length === 0 || this.pending.length === 0;
-    setAttr(this.sendBtn, "title", running.length ? null : "No running session in this workspace");
-  }
-
-  private async send(): Promise<void> {
-    const wid = this.workspaceId;
-    const sid = this.sessionSelect.value;
-    if (!wid || !sid || !this.pending.length) return;
-    this.sendBtn.disabled = true;
-    const comments = [...this.pending];
-    const res = await this.deps.api.review(wid, sid, comments);
-    if (res.ok) {
-      this.pending = this.pending.filter((c) => !comments.includes(c));
-      this.savePending();
-      this.renderPending();
-      this.deps.toast(`Sent ${comments.length} comment${comments.length === 1 ? "" : "s"} to the agent.`, "success");
-      void this.loadRounds();
-      const link = sessionHref(sid);
-      setText(this.status, "Sent. ");
-      this.status.append(h("a", { attrs: { href: link }, text: "Watch the session" }));
-    } else {
-      this.deps.toast(`Not sent: ${res.error}`, "error");
-    }
-    this.renderSessions();
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -426,31 +250,6 @@ export class ReviewView {
     if (next) {
       e.preventDefault();
       location.hash = reviewHref(this.workspaceId ?? "", fileKey(next));
-    }
-  }
-
-  private loadPending(): ReviewComment[] {
-    try {
-      const raw = this.deps.storage?.getItem(pendingKey(this.workspaceId ?? ""));
-      const parsed: unknown = raw ? JSON.parse(raw) : [];
-      return Array.isArray(parsed)
-        ? parsed.filter(
-            (c): c is ReviewComment =>
-              typeof c === "object" && c !== null && typeof c.path === "string" && typeof c.line === "number" && typeof c.body === "string",
-          )
-        : [];
-    } catch {
-      return [];
-    }
-  }
-
-  private savePending(): void {
-    try {
-      const key = pendingKey(this.workspaceId ?? "");
-      if (this.pending.length) this.deps.storage?.setItem(key, JSON.stringify(this.pending));
-      else this.deps.storage?.removeItem(key);
-    } catch {
-      /* storage full or refused: the round stays in memory */
     }
   }
 }
