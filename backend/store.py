@@ -38,6 +38,12 @@ class State:
     def sessions_of(self, workspace_id: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.workspace_id == workspace_id]
 
+    def forget_reviews(self, workspace_id: str) -> None:
+        """Drop a gone workspace's review rounds and pending comments: its id may be given to
+        the next workspace of its repo, which must not inherit them."""
+        self.reviews = {k: r for k, r in self.reviews.items() if r.workspace_id != workspace_id}
+        self.pending.pop(workspace_id, None)
+
     def to_document(self) -> dict[str, Any]:
         return {
             "version": SCHEMA_VERSION,

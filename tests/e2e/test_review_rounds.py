@@ -222,3 +222,25 @@ async def test_comments_follow_their_lines_and_go_outdated_when_the_agent_edits_
     notes.write_text(notes.read_text().replace("line 5\n", ""))
     wait_for(lambda: _state_comments(srv)[pend]["outdated"] is True, timeout=15)
     assert _state_comments(srv)[pend]["status"] == "pending"
+
+
+def test_a_disposed_workspace_takes_its_reviews_along(make_server: Callable[..., Server]) -> None:
+    """Workspace ids are given again (the lowest free number): the next workspace of the repo must
+    not inherit the pending comments and rounds of the one disposed."""
+    srv, sid, wid, _path = _setup(make_server, target="sleeper")
+    with srv.client() as c:
+        one = [{"path": "notes.txt", "line": 1, "body": "kept?"}]
+        assert c.post(f"/api/workspaces/{wid}/review/pending", json={"comments": one}).is_success
+        r = c.post(f"/api/workspaces/{wid}/review", json={"session_id": sid, "comments": one})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/api/dispose/{sid}").status_code == 200
+        r = c.post(f"/api/dispose-workspace/{wid}", json={"force": True})
+        assert r.status_code == 200, r.text
+    item = srv.spawn(repo="proj", branch="rounds-again", targets={"sleeper": 1})[0]
+    assert item["workspace_id"] == wid  # the same id, a new workspace
+    with srv.client() as c:
+        assert _pending(c, wid) == []
+        assert c.get(f"/api/workspaces/{wid}/reviews").json() == {"rounds": []}
+    w = srv.workspace(wid)
+    assert (w["review_rounds"], w["review_pending"], w["review_open"]) == (0, 0, 0)  # type: ignore[index]
+    assert srv.state()["reviews"] == [] and srv.state()["pending"] == []
