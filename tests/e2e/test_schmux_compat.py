@@ -283,6 +283,24 @@ def test_open_in_editor_and_external_diff_failures_say_why_where_schmux_reads_it
     assert r.status_code == 404 and "diff page" in r.json()["message"]
 
 
+def test_schmux_bodyless_writes_are_refused_and_nothing_happens(server: Server) -> None:
+    """The known gap (docs/SCHMUX-COMPAT.md): schmux's disposeSession, disposeWorkspace and
+    scanWorkspaces post with no body and no Content-Type. The cross-site rule answers 415 with
+    a reason and leaves everything as it was; with the header the same calls work."""
+    item = server.spawn(repo="proj", branch="gap", targets={"sleeper": 1})[0]
+    sid, wid = item["session_id"], item["workspace_id"]
+    same_origin = {**server.headers, "Origin": server.base}  # as the browser sends it
+    for path in (f"/api/dispose/{sid}", f"/api/dispose-workspace/{wid}", "/api/workspaces/scan"):
+        r = httpx.post(server.base + path, headers=same_origin)  # fetch(url, {method: 'POST'})
+        assert r.status_code == 415, (path, r.text)
+        assert "Content-Type: application/json" in r.json()["error"]
+    assert server.session(sid) is not None and server.workspace(wid) is not None
+    with_header = {**same_origin, "Content-Type": "application/json"}
+    assert httpx.post(f"{server.base}/api/dispose/{sid}", headers=with_header).status_code == 200
+    r = httpx.post(f"{server.base}/api/workspaces/scan", headers=with_header)
+    assert r.status_code == 200 and set(r.json()) == {"added", "removed", "updated"}
+
+
 # -- the terminal ---------------------------------------------------------------------------------
 
 
