@@ -389,6 +389,7 @@ def test_config_has_every_key_the_page_reads_and_takes_back_what_it_saves(server
         assert set(cfg) >= CONFIG_KEYS
         assert {"seed_lines", "bootstrap_lines", "width", "height"} <= set(cfg["terminal"])
         assert cfg["sessions"]["git_clone_timeout_ms"] > 0
+        assert cfg["sessions"]["dashboard_poll_interval_ms"] == 5000  # schmux's poll period
         assert {"mtime_poll_interval_ms", "query_timeout_ms", "operation_timeout_ms"} <= set(
             cfg["xterm"]
         )
