@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -145,6 +145,24 @@ def check_cross_site(
         check_origin(origin, host_header, scheme, allowed)
     elif site == "same-site":
         raise Forbidden("requests from another site's page are refused")
+
+
+def is_empty_own_page_write(headers: Mapping[str, str]) -> bool:
+    """A write with no body and no ``Content-Type`` that a page of ours (or an allowed origin) sent.
+
+    schmux's dashboard posts its dispose and scan calls as ``fetch(url, {method: "POST"})``. Such
+    a request carries no data, and its ``Origin`` (which a page cannot forge) has already passed
+    the cross-site rule, so it is taken like a JSON write of ``{}``. Without ``Origin`` (scripts),
+    with any ``Content-Type`` but JSON, or with a body, the JSON rule stands.
+    """
+    origin = headers.get("origin")
+    return (
+        origin is not None
+        and origin.strip() not in ("", "null")
+        and "content-type" not in headers
+        and "transfer-encoding" not in headers
+        and headers.get("content-length", "0").strip() == "0"
+    )
 
 
 def check_json_body(content_type: str | None) -> None:

@@ -283,22 +283,43 @@ def test_open_in_editor_and_external_diff_failures_say_why_where_schmux_reads_it
     assert r.status_code == 404 and "diff page" in r.json()["message"]
 
 
-def test_schmux_bodyless_writes_are_refused_and_nothing_happens(server: Server) -> None:
-    """The known gap (docs/SCHMUX-COMPAT.md): schmux's disposeSession, disposeWorkspace and
-    scanWorkspaces post with no body and no Content-Type. The cross-site rule answers 415 with
-    a reason and leaves everything as it was; with the header the same calls work."""
+def test_schmux_bodyless_writes_from_its_page_work(server: Server) -> None:
+    """schmux's disposeSession, disposeWorkspace and scanWorkspaces post with no body and no
+    Content-Type (``fetch(url, {method: 'POST'})``). From a page of this origin that is taken as
+    ``{}``; without Origin (a script), with a body, or with a form type the JSON rule stands."""
     item = server.spawn(repo="proj", branch="gap", targets={"sleeper": 1})[0]
     sid, wid = item["session_id"], item["workspace_id"]
     same_origin = {**server.headers, "Origin": server.base}  # as the browser sends it
-    for path in (f"/api/dispose/{sid}", f"/api/dispose-workspace/{wid}", "/api/workspaces/scan"):
-        r = httpx.post(server.base + path, headers=same_origin)  # fetch(url, {method: 'POST'})
-        assert r.status_code == 415, (path, r.text)
+    refused: list[tuple[dict[str, str], bytes | None]] = [
+        (server.headers, None),  # a script: no Origin
+        (same_origin, b"x"),  # a body without a type
+        ({**same_origin, "Content-Type": "text/plain"}, None),
+        ({**same_origin, "Content-Type": "application/x-www-form-urlencoded"}, b""),
+    ]
+    for headers, content in refused:
+        r = httpx.post(f"{server.base}/api/dispose/{sid}", headers=headers, content=content)
+        assert r.status_code == 415, (headers, content, r.text)
         assert "Content-Type: application/json" in r.json()["error"]
+    chunked = httpx.post(
+        f"{server.base}/api/dispose/{sid}", headers=same_origin, content=iter([b""])
+    )
+    assert chunked.status_code == 415, chunked.text
+    foreign = {**server.headers, "Origin": "http://127.0.0.1:1"}
+    assert httpx.post(f"{server.base}/api/dispose/{sid}", headers=foreign).status_code == 403
     assert server.session(sid) is not None and server.workspace(wid) is not None
-    with_header = {**same_origin, "Content-Type": "application/json"}
-    assert httpx.post(f"{server.base}/api/dispose/{sid}", headers=with_header).status_code == 200
-    r = httpx.post(f"{server.base}/api/workspaces/scan", headers=with_header)
-    assert r.status_code == 200 and set(r.json()) == {"added", "removed", "updated"}
+
+    r = httpx.post(server.base + "/api/workspaces/scan", headers=same_origin)
+    assert r.status_code == 200 and set(r.json()) == {"added", "removed", "updated"}, r.text
+    r = httpx.post(f"{server.base}/api/dispose-workspace/{wid}", headers=same_origin)
+    assert r.status_code == 409, r.text  # it still has a session: schmux shows the reason
+    assert "session" in r.json()["error"]
+    r = httpx.post(f"{server.base}/api/dispose/{sid}", headers=same_origin)
+    assert r.status_code == 200, r.text
+    assert server.session(sid) is None
+    wait_for(lambda: not (server.workspace(wid) or {"sessions": [1]})["sessions"])
+    r = httpx.post(f"{server.base}/api/dispose-workspace/{wid}", headers=same_origin)
+    assert r.status_code == 200, r.text
+    assert server.workspace(wid) is None
 
 
 # -- the terminal ---------------------------------------------------------------------------------
