@@ -306,21 +306,19 @@ class Tunnel:
 
     # -- the supervisor --------------------------------------------------------------------------
 
-    def _set(self, state: TunnelState, port: int | None = None) -> None:
-        """Move to ``state``; ``port`` is the local port when it is UP."""
-        if state not in TRANSITIONS[self._state]:
-            raise RuntimeError(f"tunnel {self.name}: no move from {self._state} to {state}")
-        self._state = state
-        self._since = self._wall()
+    def _set(self, state: TunnelState, port: int | None = None, error: str | None = None) -> None:
+        """Move to ``state`` (``port``: the local port when it is UP; ``error``: why, when it
+        failed); one ``on_change`` for the whole change."""
+        if state is not self._state:
+            if state not in TRANSITIONS[self._state]:
+                raise RuntimeError(f"tunnel {self.name}: no move from {self._state} to {state}")
+            self._state = state
+            self._since = self._wall()
+        elif error is None or error == self._error:
+            return  # nothing changed
         self._local_port = port if state is TunnelState.UP else None
-        self._changed()
-
-    def _fail(self, error: str) -> None:
-        if error != self._error:
+        if error is not None:
             self._error = error
-            self._changed()
-
-    def _changed(self) -> None:
         try:
             self._on_change()
         except Exception:
@@ -328,23 +326,21 @@ class Tunnel:
 
     async def _supervise(self) -> None:
         while True:
-            up_for = await self._try_once()
+            up_for, why = await self._try_once()
             if up_for is not None:
                 self._backoff.was_up(up_for)
             delay = self._backoff.next_delay()
-            if self._state is not TunnelState.RECONNECTING:
-                self._set(TunnelState.RECONNECTING)
-            log.info("tunnel %s: %s; next try in %.1f s", self.name, self._error or "lost", delay)
+            self._set(TunnelState.RECONNECTING, error=why)
+            log.info("tunnel %s: %s; next try in %.1f s", self.name, why, delay)
             await self._sleep(delay)
 
-    async def _try_once(self) -> float | None:
-        """One ssh from start to end. Returns how long it was up (None: it never came up); the
-        reason it ended is in ``error``."""
+    async def _try_once(self) -> tuple[float | None, str]:
+        """One ssh from start to end: how long it was up (None: it never came up), and why it
+        ended."""
         try:
             port = _free_port(self._port_hint)
         except OSError as e:
-            self._fail(f"no free local port for the tunnel: {e.strerror or e}")
-            return None
+            return None, f"no free local port for the tunnel: {e.strerror or e}"
         self._port_hint = port
         argv = ssh_argv(self._command, self.destination, port, self.remote_port)
         env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
@@ -359,8 +355,7 @@ class Tunnel:
                 preexec_fn=_die_with_parent(),  # prctl looked up before the fork
             )
         except OSError as e:
-            self._fail(f"could not run {argv[0]!r}: {e.strerror or e}")
-            return None
+            return None, f"could not run {argv[0]!r}: {e.strerror or e}"
         assert proc.stderr is not None
         lines: deque[str] = deque(maxlen=STDERR_LINES)
         reader = self._tasks.spawn(
@@ -386,8 +381,7 @@ class Tunnel:
             why = said or f"ssh exited with status {proc.returncode}"
         elif said and up_at is None:
             why = f"{why} (ssh said: {said})"
-        self._fail(why)
-        return None if up_at is None else self._clock() - up_at
+        return (None if up_at is None else self._clock() - up_at), why
 
     async def _ready(self, proc: asyncio.subprocess.Process, port: int) -> bool:
         """Poll the local port until it accepts (True), ssh exits or READY_TIMEOUT passes."""
