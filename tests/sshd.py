@@ -168,13 +168,20 @@ def require_sshd() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
-    """A running sshd; ``SCHMUX_SSH_COMMAND`` points the app's ssh at it for this test."""
+def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
+    """The body of an ``sshd`` fixture: a running sshd, and ``SCHMUX_SSH_COMMAND`` pointing the
+    app's ssh at it for the test. A test module declares::
+
+        @pytest.fixture
+        def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
+            yield from running(tmp_path, monkeypatch)
+    """
     require_sshd()
     root = tmp_path / "sshd"
     root.mkdir()
     server = Sshd(root).start()
     monkeypatch.setenv("SCHMUX_SSH_COMMAND", server.ssh_command)
-    yield server
-    server.kill()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,9 +21,14 @@ from backend.backoff import Backoff
 from backend.tasks import TaskGroup
 from backend.tunnel import Tunnel, TunnelState
 from tests.helpers import ROOT, Server, until, wait_for
-from tests.sshd import ALIAS, WRONG_KEY_ALIAS, Sshd, processes_with, sshd  # noqa: F401
+from tests.sshd import ALIAS, WRONG_KEY_ALIAS, Sshd, processes_with, running
 
 pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
+    yield from running(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -155,20 +160,24 @@ HOLDER = textwrap.dedent(
 )
 
 
-async def test_an_app_that_crashes_leaves_no_ssh_behind(sshd: Sshd, server: Server) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, ALIAS, str(server.port)],
+def start_holder(destination: str, remote_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, destination, str(remote_port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-        env=dict(os.environ),
+        env=dict(os.environ),  # SCHMUX_SSH_COMMAND included
     )
+
+
+async def test_an_app_that_crashes_leaves_no_ssh_behind(sshd: Sshd, server: Server) -> None:
+    holder = start_holder(ALIAS, server.port)
     try:
         assert holder.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(holder.stdout.readline), 30)
         port = int(line)
         forward = f"127.0.0.1:{port}:127.0.0.1:{server.port}"
-        [pid] = processes_with(forward)
+        assert len(processes_with(forward)) == 1
         assert (await asyncio.to_thread(fetch, port, "/api/healthz", None)).status_code == 200
         holder.send_signal(signal.SIGKILL)  # no stop(), no cleanup of any kind
         holder.wait()
