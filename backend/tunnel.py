@@ -325,14 +325,19 @@ class Tunnel:
             log.exception("tunnel %s: on_change failed", self.name)
 
     async def _supervise(self) -> None:
-        while True:
-            up_for, why = await self._try_once()
-            if up_for is not None:
-                self._backoff.was_up(up_for)
-            delay = self._backoff.next_delay()
-            self._set(TunnelState.RECONNECTING, error=why)
-            log.info("tunnel %s: %s; next try in %.1f s", self.name, why, delay)
-            await self._sleep(delay)
+        try:
+            while True:
+                up_for, why = await self._try_once()
+                if up_for is not None:
+                    self._backoff.was_up(up_for)
+                delay = self._backoff.next_delay()
+                self._set(TunnelState.RECONNECTING, error=why)
+                log.info("tunnel %s: %s; next try in %.1f s", self.name, why, delay)
+                await self._sleep(delay)
+        except asyncio.CancelledError:  # stop(), or the owner's task group closing
+            if self._state is not TunnelState.STOPPED:
+                self._set(TunnelState.STOPPED)
+            raise
 
     async def _try_once(self) -> tuple[float | None, str]:
         """One ssh from start to end: how long it was up (None: it never came up), and why it

@@ -252,3 +252,15 @@ async def test_stop_while_waiting_to_retry_is_prompt(fake_ssh: list[str], tasks:
     await t.start()  # and it can start again
     assert t.state is TunnelState.STARTING
     await t.stop()
+
+
+async def test_closing_the_owners_task_group_stops_the_tunnel(fake_ssh: list[str]) -> None:
+    group = TaskGroup()
+    rec = Recorder()
+    t = rec.make(fake_ssh, tasks=group)
+    await t.start()
+    await until(lambda: bool(rec.waits))
+    await group.close()
+    assert t.state is TunnelState.STOPPED and rec.seen[-1][0] is TunnelState.STOPPED
+    await t.stop()  # still fine afterwards
+    assert t.state is TunnelState.STOPPED
