@@ -22,6 +22,7 @@ from backend.tunnel import (
     ssh_argv,
 )
 from tests.helpers import until
+from tests.sshd import processes_with
 
 # Stands in for ssh: binds the -L port (so the tunnel is "up"), says something on stderr, and
 # after FAKE_UP seconds (default: at once) prints its last words and exits 255.
@@ -37,6 +38,9 @@ if up >= 0:
     s.bind(("127.0.0.1", local_port))
     s.listen()
     print("Warning: Permanently added 'lab' (ED25519) to the list of known hosts.", file=sys.stderr, flush=True)
+    if os.environ.get("FAKE_CLOSE"):  # up for a moment, then the forward stops; ssh stays
+        time.sleep(0.3)
+        s.close()
     time.sleep(up)
 says = os.environ.get("FAKE_SAYS", "Connection to lab closed by remote host.")
 if says.startswith("@"):
@@ -264,3 +268,20 @@ async def test_closing_the_owners_task_group_stops_the_tunnel(fake_ssh: list[str
     assert t.state is TunnelState.STOPPED and rec.seen[-1][0] is TunnelState.STOPPED
     await t.stop()  # still fine afterwards
     assert t.state is TunnelState.STOPPED
+
+
+async def test_a_forward_that_stops_accepting_is_replaced_and_its_ssh_killed(
+    fake_ssh: list[str], monkeypatch: pytest.MonkeyPatch, tasks: TaskGroup
+) -> None:
+    monkeypatch.setattr("backend.tunnel.PROBE_EVERY", 0.2)
+    monkeypatch.setenv("FAKE_UP", "600")
+    monkeypatch.setenv("FAKE_CLOSE", "1")
+    rec = Recorder()
+    t = rec.make(fake_ssh, tasks=tasks)
+    await t.start()
+    await until(lambda: t.state is TunnelState.UP)
+    await until(lambda: t.state is TunnelState.RECONNECTING, timeout=20)
+    assert t.error.startswith("the tunnel's local port 127.0.0.1:")
+    assert t.error.endswith("stopped accepting connections")
+    await t.stop()
+    assert not processes_with(fake_ssh[1])  # the stand-in was killed, not left sleeping
