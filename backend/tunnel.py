@@ -151,7 +151,8 @@ def _free_port(prefer: int | None) -> int:
     exit (ExitOnForwardFailure) and the next try picks another."""
     for port in (prefer, 0) if prefer else (0,):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            # As ssh binds its listener: a port whose old connections linger in TIME_WAIT is free.
+            # As ssh binds its listener: a port whose old connections (accepted by an ssh, so
+            # SO_REUSEADDR too) linger in TIME_WAIT is free for it.
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))

@@ -35,8 +35,15 @@ with open(os.environ["FAKE_LOG"], "a") as f:
 up = float(os.environ.get("FAKE_UP", "-1"))
 if up >= 0:
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ssh's listener does
     s.bind(("127.0.0.1", local_port))
     s.listen()
+    if os.environ.get("FAKE_ACCEPT"):  # close every connection at once, before its client does
+        import threading
+        def serve():
+            while True:
+                s.accept()[0].close()
+        threading.Thread(target=serve, daemon=True).start()
     print("Warning: Permanently added 'lab' (ED25519) to the list of known hosts.", file=sys.stderr, flush=True)
     if os.environ.get("FAKE_CLOSE"):  # up for a moment, then the forward stops; ssh stays
         time.sleep(0.3)
@@ -285,3 +292,24 @@ async def test_a_forward_that_stops_accepting_is_replaced_and_its_ssh_killed(
     assert t.error.endswith("stopped accepting connections")
     await t.stop()
     assert not processes_with(fake_ssh[1])  # the stand-in was killed, not left sleeping
+
+
+async def test_the_local_port_is_kept_while_its_old_connections_linger_in_time_wait(
+    fake_ssh: list[str], monkeypatch: pytest.MonkeyPatch, tasks: TaskGroup
+) -> None:
+    monkeypatch.setenv("FAKE_UP", "1.0")
+    monkeypatch.setenv("FAKE_ACCEPT", "1")
+    rec = Recorder()
+    t = rec.make(fake_ssh, tasks=tasks)
+    await t.start()
+    await until(lambda: t.state is TunnelState.UP)
+    port = t.local_port
+    assert port is not None
+    # A connection the forward closed first: its end on our port waits in TIME_WAIT for 60 s.
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    assert await reader.read() == b""
+    writer.close()
+    await until(lambda: t.state is TunnelState.RECONNECTING, timeout=10)
+    await until(lambda: t.state is TunnelState.UP, timeout=10)
+    assert t.local_port == port
+    await t.stop()
