@@ -109,9 +109,19 @@ def check_host(no_auth: bool, host_header: str | None) -> None:
 
 
 def check_origin(
-    origin: str | None, host_header: str | None, scheme: str, allowed: tuple[str, ...]
+    origin: str | None,
+    host_header: str | None,
+    scheme: str,
+    allowed: tuple[str, ...],
+    forwarded: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """A browser's Origin must be the server's own (or a configured one); none is fine."""
+    """A browser's Origin must be the server's own (or a configured one); none is fine.
+
+    Behind a reverse proxy the page's origin is the proxy's: one that says so with
+    ``X-Forwarded-Host`` (and ``X-Forwarded-Proto``) makes that origin ours too. A page cannot
+    set that header on another site's request (it is not CORS-safelisted, and this server grants
+    no preflight), nor on a WebSocket.
+    """
     if origin is None:
         return
     origin = origin.rstrip("/")
@@ -120,6 +130,10 @@ def check_origin(
     parts = urlsplit(origin)
     own_scheme = "https" if scheme in ("https", "wss") else "http"
     if host_header and parts.scheme == own_scheme and parts.netloc.lower() == host_header.lower():
+        return
+    fwd_host, fwd_proto = (v.split(",", 1)[0].strip() if v else "" for v in forwarded)
+    fwd_scheme = fwd_proto.lower() or own_scheme
+    if fwd_host and parts.scheme == fwd_scheme and parts.netloc.lower() == fwd_host.lower():
         return
     raise Forbidden(f"origin {origin[:200]!r} is not allowed to use this server")
 
@@ -130,6 +144,7 @@ def check_cross_site(
     host_header: str | None,
     scheme: str,
     allowed: tuple[str, ...],
+    forwarded: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """The cross-site rule for writes, the API and the sockets.
 
@@ -142,7 +157,7 @@ def check_cross_site(
     if site == "cross-site":
         raise Forbidden("cross-site requests are refused: use the dashboard this server serves")
     if origin is not None:
-        check_origin(origin, host_header, scheme, allowed)
+        check_origin(origin, host_header, scheme, allowed, forwarded)
     elif site == "same-site":
         raise Forbidden("requests from another site's page are refused")
 

@@ -117,6 +117,7 @@ class Gate:
                 host,
                 str(scope.get("scheme", "http")),
                 self.allowed_origins(),
+                (headers.get("x-forwarded-host"), headers.get("x-forwarded-proto")),
             )
         if protected and self.token is not None:
             await self._check_token(scope, headers, websocket)

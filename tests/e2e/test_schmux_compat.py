@@ -439,3 +439,25 @@ def test_scan_answers_workspace_objects(server: Server) -> None:
     updated = r.json()["updated"]
     assert updated and updated[0]["old"]["branch"] == "sc" and updated[0]["new"]["branch"] == "sc2"
     assert set(updated[0]["new"]) == {"id", "repo", "branch", "path"}
+
+
+async def test_a_reverse_proxy_that_names_its_host_serves_schmuxs_page(server: Server) -> None:
+    """schmux's dashboard served by a proxy on another port: the browser's Origin is the proxy's.
+    A proxy that says so with X-Forwarded-Host gets the socket and the writes; without it (and
+    without allowed_origins) they stay refused."""
+    proxy = "http://127.0.0.1:9"
+    forwarded = {"Origin": proxy, "X-Forwarded-Host": "127.0.0.1:9", "X-Forwarded-Proto": "http"}
+    async with websockets.connect(
+        f"{server.ws_base}/ws/dashboard", additional_headers={**server.headers, **forwarded}
+    ) as ws:
+        assert json.loads(await ws.recv())["type"] == "sessions"
+    with contextlib.suppress(websockets.InvalidStatus):
+        async with websockets.connect(
+            f"{server.ws_base}/ws/dashboard",
+            additional_headers={**server.headers, "Origin": proxy},
+        ):
+            raise AssertionError("a foreign Origin without the proxy's header was let in")
+    r = httpx.post(server.base + "/api/workspaces/scan", headers={**server.headers, **forwarded})
+    assert r.status_code == 200, r.text
+    r = httpx.post(server.base + "/api/workspaces/scan", headers={**server.headers, "Origin": proxy})
+    assert r.status_code == 403, r.text
