@@ -459,5 +459,7 @@ async def test_a_reverse_proxy_that_names_its_host_serves_schmuxs_page(server: S
             raise AssertionError("a foreign Origin without the proxy's header was let in")
     r = httpx.post(server.base + "/api/workspaces/scan", headers={**server.headers, **forwarded})
     assert r.status_code == 200, r.text
-    r = httpx.post(server.base + "/api/workspaces/scan", headers={**server.headers, "Origin": proxy})
+    r = httpx.post(
+        server.base + "/api/workspaces/scan", headers={**server.headers, "Origin": proxy}
+    )
     assert r.status_code == 403, r.text
