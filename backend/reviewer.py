@@ -137,7 +137,10 @@ class Reviewer:
         root = Path(workspace.path)
         added = await procs.in_worker(lambda: _anchored(root, drafts))
         with self.registry.change("review comment added") as st:
-            st.pending[workspace.id] = (*st.pending.get(workspace.id, ()), *added)
+            now = (*st.pending.get(workspace.id, ()), *added)
+            if len(now) > MAX_PENDING:  # others were added while these were anchored
+                raise BadRequest(f"at most {MAX_PENDING} pending comments per workspace")
+            st.pending[workspace.id] = now
         return added
 
     def remove_pending(self, workspace_id: str, comment_id: str) -> None:
