@@ -70,6 +70,8 @@ def read_lines(root: Path, rel: str) -> list[str] | None:
 
 
 def signature(root: Path, rel: str) -> Signature:
+    if rel.startswith("/") or ".." in rel.split("/"):
+        return (0, 0, 0, 0)  # not a file of the checkout (read_lines refuses it too)
     try:
         st = os.stat(root / rel)
     except (OSError, ValueError):
