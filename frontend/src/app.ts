@@ -9,6 +9,7 @@ import { ConnectionIndicator } from "./components/connectionIndicator";
 import { DisposedList } from "./components/disposedList";
 import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
+import { OverlapMatrix } from "./components/overlapMatrix";
 import { ReviewView } from "./components/reviewView";
 import { SessionView } from "./components/sessionView";
 import { SpawnForm } from "./components/spawnForm";
@@ -50,6 +51,7 @@ export class App {
   private readonly toasts = new Toasts();
   private readonly sessionView: SessionView;
   private readonly reviewView: ReviewView;
+  private readonly overlaps = new OverlapMatrix();
   private readonly notifier: Notifier;
   private readonly notifyToggle: NotifyToggle;
   /** Which sessions needed input in the last snapshot; null before the first one (never notify for it). */
@@ -219,6 +221,7 @@ export class App {
         { class: "topbar" },
         h("h1", { class: "brand" }, h("span", { class: "brand-mark", attrs: { "aria-hidden": "true" }, text: "▦" }), "schmux-desktop"),
         this.totalsEl,
+        h("a", { class: "btn btn-small topbar-link", testid: "open-overlaps", attrs: { href: "#/conflicts", title: "Which workspaces change the same files" }, text: "Overlaps" }),
         this.notifyToggle.el,
         this.indicator.el,
       ),
@@ -227,6 +230,7 @@ export class App {
       this.dashboard,
       this.sessionView.el,
       this.reviewView.el,
+      this.overlaps.el,
       h("footer", { class: "footer", testid: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
       this.toasts.el,
       this.dialog.el,
@@ -368,12 +372,15 @@ export class App {
     const route = parseRoute(location.hash);
     const onSession = route.name === "session";
     const onReview = route.name === "review";
+    const onOverlaps = route.name === "conflicts";
     setHidden(this.sessionView.el, !onSession);
     setHidden(this.reviewView.el, !onReview);
-    setHidden(this.dashboard, onSession || onReview);
+    setHidden(this.overlaps.el, !onOverlaps);
+    setHidden(this.dashboard, onSession || onReview || onOverlaps);
+    if (onOverlaps) this.overlaps.update(this.state.workspaces);
     setClass(document.body, "route-session", onSession);
     if (route.name === "review") {
-      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null);
+      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null, route.view);
     } else {
       this.reviewView.close();
     }
