@@ -390,7 +390,13 @@ export class ReviewView {
       const files = this.diff?.files ?? [];
       const at = files.findIndex((f) => fileKey(f) === this.file);
       const next = files[at + (e.key === "j" ? 1 : -1)];
-      if (next) location.hash = reviewHref(this.workspaceId, fileKey(next), this.view);
+      if (next) {
+        // Select now (a key held down outruns hashchange), then put it in the address.
+        this.file = fileKey(next);
+        this.files.select(this.file);
+        this.renderFile();
+        location.hash = reviewHref(this.workspaceId, this.file, this.view);
+      }
     } else if (e.key === "n" || e.key === "p") {
       this.diffBody.stepHunk(e.key === "n" ? 1 : -1);
     } else if (e.key === "s") {
