@@ -215,15 +215,20 @@ def test_a_thousand_file_change_stays_responsive_and_refreshes_in_place(
         ]
         (path / f"m{i:04}.py").write_text("\n".join(changed) + "\n")
 
+    # and one long new file: 30,000 lines (just under the 1 MB cut), drawn a screenful at a time
+    (path / "zz-big.txt").write_text(
+        "".join(f"new line {n:06} of the big file\n" for n in range(30_000))
+    )
+
     diff = srv.client().get(f"/api/diff/{wid}").json()
-    assert len(diff["files"]) == 1000
+    assert len(diff["files"]) == 1001
     size = sum(len(f.get("old_content", "")) + len(f.get("new_content", "")) for f in diff["files"])
     assert size > 5_000_000, size
 
     page = open_dashboard(new_page(), srv)
     _watch_long_tasks(page)
     page.evaluate(f"location.hash = '#/review/{wid}'")
-    expect(page.get_by_test_id("review-status")).to_have_text("1000 changed files", timeout=30_000)
+    expect(page.get_by_test_id("review-status")).to_have_text("1001 changed files", timeout=30_000)
     expect(page.get_by_test_id("review-file-title")).to_have_text("m0000.py")
     expect(page.get_by_test_id("review-lines").locator(".hljs-keyword").first).to_be_visible()
     drawn = page.get_by_test_id("review-file").count()
@@ -231,6 +236,12 @@ def test_a_thousand_file_change_stays_responsive_and_refreshes_in_place(
 
     files = page.get_by_test_id("review-files")
     files.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    page.locator('[data-testid="review-file"][data-path="zz-big.txt"]').click()
+    expect(page.get_by_test_id("review-file-title")).to_have_text("zz-big.txt")
+    lines = page.get_by_test_id("review-lines")
+    lines.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    expect(lines.get_by_text("new line 029999 of the big file")).to_be_in_viewport()
+    assert lines.get_by_test_id("review-line").count() < 200
     last = page.locator('[data-testid="review-file"][data-path="m0999.py"]')
     last.click()
     expect(page.get_by_test_id("review-file-title")).to_have_text("m0999.py")
@@ -239,7 +250,6 @@ def test_a_thousand_file_change_stays_responsive_and_refreshes_in_place(
     expect(page.get_by_test_id("review-file-title")).to_have_text("m0994.py")
     page.keyboard.press("s")
     expect(page.get_by_test_id("review-view-split")).to_have_attribute("aria-pressed", "true")
-    lines = page.get_by_test_id("review-lines")
     for _ in range(10):
         lines.evaluate("el => { el.scrollTop += 300; }")
         page.wait_for_timeout(30)
@@ -255,7 +265,7 @@ def test_a_thousand_file_change_stays_responsive_and_refreshes_in_place(
     lines_top = _scroll_top(page, "review-lines")
     assert files_top > 1000 and lines_top > 0
     (path / "zz-new.py").write_text("print('new')\n")
-    expect(page.get_by_test_id("review-status")).to_have_text("1001 changed files", timeout=15_000)
+    expect(page.get_by_test_id("review-status")).to_have_text("1002 changed files", timeout=15_000)
     expect(page.get_by_test_id("review-file-title")).to_have_text("m0994.py")
     assert _scroll_top(page, "review-files") == files_top
     assert _scroll_top(page, "review-lines") == lines_top
