@@ -380,7 +380,7 @@ export class App {
     if (onOverlaps) this.overlaps.update(this.state.workspaces);
     setClass(document.body, "route-session", onSession);
     if (route.name === "review") {
-      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null, route.view);
+      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null, route.view, route.line);
     } else {
       this.reviewView.close();
     }

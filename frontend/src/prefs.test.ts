@@ -65,8 +65,10 @@ describe("review deep links", () => {
   it("carry the file and the view, and read back", () => {
     const href = reviewHref("proj-001", "src/a b+c.py", "split");
     expect(href).toBe("#/review/proj-001?file=src%2Fa%20b%2Bc.py&view=split");
-    expect(parseRoute(href)).toEqual({ name: "review", workspaceId: "proj-001", file: "src/a b+c.py", view: "split" });
-    expect(parseRoute("#/review/proj-001")).toEqual({ name: "review", workspaceId: "proj-001", file: null, view: null });
+    expect(parseRoute(href)).toEqual({ name: "review", workspaceId: "proj-001", file: "src/a b+c.py", view: "split", line: null });
+    expect(parseRoute("#/review/proj-001")).toEqual({ name: "review", workspaceId: "proj-001", file: null, view: null, line: null });
+    expect(parseRoute(reviewHref("w", "a.py", null, 42))).toMatchObject({ file: "a.py", line: 42 });
+    expect(parseRoute("#/review/w?file=a.py&line=-3")).toMatchObject({ line: null });
     expect(parseRoute("#/review/proj-001?view=weird")).toMatchObject({ view: null });
     expect(reviewHref("proj-001")).toBe("#/review/proj-001");
   });

@@ -128,6 +128,9 @@ def test_split_view_toggle_highlighting_and_a_deep_link_that_survives_a_reload(
     dark.goto(f"{srv.base}/#/review/{wid}?file=src%2Fapp.py&view=split")
     expect(dark.get_by_test_id("review-lines").locator(".hljs-keyword").first).to_be_visible()
     dark.screenshot(path=str(shots / "viewer-split-dark.png"))
+    dark.goto(f"{srv.base}/#/review/{wid}?file=long.py&view=unified")
+    expect(dark.get_by_test_id("review-lines").locator(".wd-add")).to_have_text("changed30")
+    dark.screenshot(path=str(shots / "viewer-words-dark.png"))
 
 
 def test_keyboard_moves_between_files_and_hunks_and_switches_the_view(
@@ -172,6 +175,14 @@ def test_keyboard_moves_between_files_and_hunks_and_switches_the_view(
     expect(page.locator(".split-row .side-new", has_text="changed 150")).to_be_in_viewport()
     page.keyboard.press("s")
     expect(page.get_by_test_id("review-view-unified")).to_have_attribute("aria-pressed", "true")
+
+    # a deep link to a line scrolls to it and marks it, also after a reload
+    page.goto(f"{srv.base}/#/review/{wid}?file=a_long.txt&line=150")
+    page.reload()
+    target = page.locator(".is-target")
+    expect(target).to_have_attribute("data-line", "150")
+    expect(target).to_be_in_viewport()
+    page.locator("body").click(position={"x": 5, "y": 5})
 
     page.keyboard.press("j")
     expect(page.get_by_test_id("review-file-title")).to_have_text("b.txt")

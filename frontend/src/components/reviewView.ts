@@ -42,6 +42,7 @@ export class ReviewView {
   private refetch = false;
   private pending: ReviewComment[] = [];
   private view: ViewMode;
+  private revealLine: { file: string | null; line: number; done: boolean } | null = null; // a deep link's line, shown once
 
   private readonly title: HTMLHeadingElement;
   private readonly status: HTMLParagraphElement;
@@ -131,8 +132,9 @@ export class ReviewView {
    * Show workspace `wid` (its `file` selected, when given; `view` from the deep link, else the
    * remembered layout); the dashboard state's record of it.
    */
-  open(wid: string, file: string | null, workspace: Workspace | null, view: ViewMode | null = null): void {
+  open(wid: string, file: string | null, workspace: Workspace | null, view: ViewMode | null = null, line: number | null = null): void {
     if (view && view !== this.view) this.setView(view, false);
+    if (line !== null && (line !== this.revealLine?.line || file !== this.revealLine.file)) this.revealLine = { file, line, done: false };
     if (wid !== this.workspaceId) {
       this.workspaceId = wid;
       this.diff = null;
@@ -146,6 +148,8 @@ export class ReviewView {
       this.file = file;
       this.files.select(file);
       this.renderFile();
+    } else if (this.revealLine && !this.revealLine.done && this.diff) {
+      this.renderFile(); // the same file, another line
     }
     this.update(workspace);
   }
@@ -233,10 +237,12 @@ export class ReviewView {
     const f = this.selected();
     setText(this.fileTitle, f ? (f.status === "renamed" && f.old_path ? `${f.old_path} → ${f.new_path}` : fileKey(f)) : "");
     this.diffBody.show(f, this.view);
+    const r = this.revealLine;
+    if (f && r && !r.done && (r.file === null || r.file === this.file)) r.done = this.diffBody.reveal(r.line);
   }
 
   private openComment(path: string, line: number, side: LineSide): void {
-    const open = this.diffBody.el.querySelector<HTMLElement>(`.comment-row[data-at="${side}:${line}"]`);
+    const open = this.diffBody.widgetAt(side, line);
     if (open) {
       open.querySelector("textarea")?.focus();
       return;
@@ -298,7 +304,7 @@ export class ReviewView {
               h(
                 "li",
                 { class: `round-comment status-${c.status}`, testid: "review-round-comment" },
-                h("a", { attrs: { href: reviewHref(wid, c.path) }, text: `${c.path}:${c.line}` }),
+                h("a", { attrs: { href: reviewHref(wid, c.path, this.view, c.line) }, text: `${c.path}:${c.line}` }),
                 h("span", { class: "round-status", text: ` ${c.status}${c.status === "sent" && c.line_changed ? " · its line changed since" : ""} ` }),
                 h("span", { class: "pending-body", text: c.body }),
                 c.status === "pending"
@@ -330,7 +336,7 @@ export class ReviewView {
         h(
           "li",
           { testid: "review-pending-item" },
-          h("a", { attrs: { href: reviewHref(this.workspaceId ?? "", c.path, this.view) }, text: `${c.path}:${c.line}` }),
+          h("a", { attrs: { href: reviewHref(this.workspaceId ?? "", c.path, this.view, c.line) }, text: `${c.path}:${c.line}` }),
           h("span", { class: "pending-body", text: ` ${c.body}` }),
           h("button", {
             class: "btn btn-small btn-danger-quiet",

@@ -6,7 +6,7 @@
 import { h } from "../dom";
 import { type DiffLine, unified } from "../linediff";
 import type { FileDiff } from "../types";
-import { hunkStarts, nextHunk, type Row, type Side, splitRows, unifiedRows, type ViewMode } from "./rows";
+import { hunkStarts, nextHunk, type Row, rowOfLine, type Side, splitRows, unifiedRows, type ViewMode } from "./rows";
 import { markRanges, type Segment } from "./segments";
 import { VirtualList } from "./virtualList";
 import { type Range, wordRanges } from "./worddiff";
@@ -47,6 +47,7 @@ export class DiffBody {
   private rows: Row[] = [];
   private hunks: number[] = [];
   private hunk = -1; // index into hunks of the current one
+  private target = -1; // row revealed by a deep link's line
   private words = new Map<number, { old: Range[]; new: Range[] } | null>();
   private widgets = new Map<string, HTMLElement>();
   private queue: { cell: HTMLElement; text: string; marks: Range[] }[] = [];
@@ -80,7 +81,10 @@ export class DiffBody {
       return;
     }
     const top = same ? this.list.el.scrollTop : 0;
-    if (path !== this.path) this.widgets.clear();
+    if (path !== this.path) {
+      this.widgets.clear();
+      this.target = -1;
+    }
     this.file = file;
     this.path = path;
     this.mode = mode;
@@ -126,6 +130,22 @@ export class DiffBody {
     this.list.scrollToIndex(next, "center");
     this.list.redraw();
     return true;
+  }
+
+  /** Scroll to line `line` of the new side (else the old side) and mark it; false when the file has no such row. */
+  reveal(line: number): boolean {
+    let i = rowOfLine(this.rows, line, "new");
+    if (i < 0) i = rowOfLine(this.rows, line, "old");
+    if (i < 0) return false;
+    this.target = i;
+    this.list.scrollToIndex(i, "center");
+    this.list.redraw();
+    return true;
+  }
+
+  /** The widget hanging under that line, if any. */
+  widgetAt(side: LineSide, line: number): HTMLElement | undefined {
+    return this.widgets.get(key(side, line));
   }
 
   /** Hang `widget` under line `line` of `side`; it stays until removeWidget or another file. */
@@ -226,6 +246,7 @@ export class DiffBody {
       }
     }
     if (current) el.classList.add("is-current-hunk");
+    if (i === this.target) el.classList.add("is-target");
     if (!widgets.length) return el;
     return h("div", { class: "vrow-wrap" }, el, ...widgets);
   }

@@ -26,6 +26,8 @@ export class VirtualList {
   private range: [number, number] = [0, 0];
   private nodes = new Map<number, HTMLElement>();
   private frame = 0;
+  /** A scroll asked for while the list was hidden (no layout): applied once it has a size. */
+  private pendingScroll: { index: number; align: "start" | "center" } | null = null;
 
   constructor(private readonly opts: VirtualListOptions) {
     this.el = document.createElement("div");
@@ -40,7 +42,7 @@ export class VirtualList {
     this.el.append(this.spacer);
     this.heights = new Heights(0, opts.estimate);
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
-    if (typeof ResizeObserver === "function") new ResizeObserver(() => this.schedule()).observe(this.el);
+    if (typeof ResizeObserver === "function") new ResizeObserver(() => this.onResize()).observe(this.el);
   }
 
   get count(): number {
@@ -49,6 +51,7 @@ export class VirtualList {
 
   /** A new set of items (heights forgotten); scrollTop is kept unless `top` says otherwise. */
   reset(count: number, top?: number): void {
+    this.pendingScroll = null;
     this.heights = new Heights(count, this.opts.estimate);
     this.spacer.style.height = `${this.heights.total()}px`;
     if (top !== undefined) this.el.scrollTop = top;
@@ -70,6 +73,11 @@ export class VirtualList {
 
   scrollToIndex(i: number, align: "start" | "center" = "start"): void {
     if (i < 0 || i >= this.count) return;
+    if (!this.el.clientHeight) {
+      this.pendingScroll = { index: i, align };
+      return;
+    }
+    this.pendingScroll = null;
     const top = scrollToShow(this.heights, i, this.el.scrollTop, this.el.clientHeight, align);
     if (top !== this.el.scrollTop) this.el.scrollTop = top;
     this.draw();
@@ -83,6 +91,12 @@ export class VirtualList {
   /** Items in the DOM now, with their indices. */
   drawnItems(): [number, HTMLElement][] {
     return [...this.nodes];
+  }
+
+  private onResize(): void {
+    const p = this.pendingScroll;
+    if (p && this.el.clientHeight) this.scrollToIndex(p.index, p.align);
+    else this.schedule();
   }
 
   private schedule(): void {
