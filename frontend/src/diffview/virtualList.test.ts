@@ -17,6 +17,7 @@ describe("virtual list", () => {
       },
     });
     document.body.append(list.el);
+    Object.defineProperty(list.el, "clientHeight", { value: 600 }); // jsdom has no layout
     list.reset(100_000);
     const drawn = list.drawnItems();
     expect(drawn.length).toBeGreaterThan(10);
@@ -28,3 +29,4 @@ describe("virtual list", () => {
     expect(list.drawnItems().length).toBeLessThan(100);
   });
 });
+
