@@ -1,11 +1,13 @@
 // Message dispatch and the dashboard state reducer. Pure: no DOM, no network.
 
+import { type HostStatus, normalizeHosts } from "./hosts";
 import type { Config, Conflict, Session, Workspace, WorkspaceProgress } from "./types";
 
 export type ServerMessage =
   | { type: "sessions"; workspaces: Workspace[]; seq?: number }
   | { type: "config"; config: Config }
-  | ({ type: "workspace_progress" } & WorkspaceProgress);
+  | ({ type: "workspace_progress" } & WorkspaceProgress)
+  | { type: "hosts"; hosts: HostStatus[] };
 
 export interface ProgressEntry extends WorkspaceProgress {
   key: string;
@@ -21,6 +23,8 @@ export interface DashboardState {
   receivedAt: number | null;
   /** Workspaces being prepared for a spawn, keyed by request id (or repo+branch). */
   progress: Record<string, ProgressEntry>;
+  /** The other machines' connection states ([] when none is configured). */
+  hosts: HostStatus[];
 }
 
 export const initialState: DashboardState = {
@@ -29,6 +33,7 @@ export const initialState: DashboardState = {
   seq: null,
   receivedAt: null,
   progress: {},
+  hosts: [],
 };
 
 /** A finished (ready/error) progress entry stays visible this long. */
@@ -60,6 +65,7 @@ export function normalizeSession(raw: unknown): Session | null {
     exit_status: typeof raw.exit_status === "number" && Number.isFinite(raw.exit_status) ? raw.exit_status : null,
     ...(raw.run_state === "running" || raw.run_state === "done" || raw.run_state === "exited" ? { run_state: raw.run_state } : {}),
     workspace_id: str(raw.workspace_id),
+    host: str(raw.host),
   };
 }
 
@@ -87,6 +93,7 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     git_error: str(raw.git_error),
     conflicts: normalizeConflicts(raw.conflicts),
     review_rounds: num(raw.review_rounds),
+    host: str(raw.host),
   };
 }
 
@@ -150,6 +157,10 @@ export function applyMessage(state: DashboardState, msg: { type: string } | null
     case "config": {
       if (!isObject(m.config)) return state;
       return { ...state, config: normalizeConfig(m.config) };
+    }
+    case "hosts": {
+      if (!Array.isArray(m.hosts)) return state;
+      return { ...state, hosts: normalizeHosts(m.hosts) };
     }
     case "workspace_progress": {
       const p: WorkspaceProgress = {

@@ -19,6 +19,8 @@ export interface Session {
   /** "running"; "done" (exited with status 0); "exited" (any other end). Derived when absent. */
   run_state?: RunState;
   workspace_id: string;
+  /** "" for this machine, else the configured host's name (its ids then start with "<host>:"). */
+  host?: string;
 }
 
 export interface Workspace {
@@ -43,6 +45,8 @@ export interface Workspace {
   conflicts?: Conflict[];
   /** How many review rounds the workspace has had; absent from older servers. */
   review_rounds?: number;
+  /** "" for this machine, else the configured host's name; absent from older servers. */
+  host?: string;
 }
 
 /** Another workspace (by id) touching the same files, or "base": a merge into the default branch would conflict. */
