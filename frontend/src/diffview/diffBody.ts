@@ -238,7 +238,9 @@ export class DiffBody {
       const kind = row.left?.kind === "ctx" ? "ctx" : "change";
       el = h("div", { class: `vrow split-row split-${kind}`, testid: "review-line", attrs: { role: "row", "data-line": row.right?.line ?? row.left?.line ?? 0 } }, ...half(row.left, "old", words.old), ...half(row.right, "new", words.new));
       const cells = el.children;
-      if (row.left) this.activate(el, cells[2] as HTMLElement, "old", row.left.line, [cells[0] as HTMLElement]);
+      // An unchanged line is commented by its new number on either side (as in the unified view).
+      if (row.left && row.left.kind === "ctx" && row.right) this.activate(el, cells[2] as HTMLElement, "new", row.right.line, [cells[0] as HTMLElement]);
+      else if (row.left) this.activate(el, cells[2] as HTMLElement, "old", row.left.line, [cells[0] as HTMLElement]);
       if (row.right) this.activate(el, cells[5] as HTMLElement, "new", row.right.line, [cells[3] as HTMLElement]);
       for (const k of [row.left && key("old", row.left.line), row.right && key("new", row.right.line)]) {
         const w = k ? this.widgets.get(k) : undefined;
