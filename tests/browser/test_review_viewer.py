@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import open_dashboard
@@ -334,11 +333,6 @@ def test_overlap_matrix_of_two_workspaces_editing_one_file(
     assert f"#/review/{b}" in page.url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the page refetches when the pushed git figures move; an edit that keeps the +/- counts "
-    "changes nothing in the payload, so no push comes (needs a per-workspace change marker)",
-)
 def test_an_edit_that_keeps_the_counts_still_refreshes_the_page(
     make_server: Callable[..., Server], new_page: Callable[..., Any]
 ) -> None:
@@ -348,5 +342,5 @@ def test_an_edit_that_keeps_the_counts_still_refreshes_the_page(
     page = open_dashboard(new_page(), srv)
     page.goto(f"{srv.base}/#/review/{wid}?file=README.md")
     expect(page.get_by_test_id("review-lines")).to_contain_text("hello world")
-    (path / "README.md").write_text("hello there\n")  # still +1 -1
+    (path / "README.md").write_text("hello there\n")  # still +1 -1: only git_revision moves
     expect(page.get_by_test_id("review-lines")).to_contain_text("hello there", timeout=5_000)

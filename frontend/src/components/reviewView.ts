@@ -182,7 +182,7 @@ export class ReviewView {
     if (!this.workspaceId) return;
     setText(this.title, workspace ? `Review ${workspace.id} · ⎇ ${workspace.branch}` : `Review ${this.workspaceId}`);
     const sig = workspace
-      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty].join(",")
+      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty, workspace.git_revision ?? ""].join(",")
       : "";
     if (sig !== this.gitSignature || this.diff === null) {
       this.gitSignature = sig;
