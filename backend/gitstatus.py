@@ -258,10 +258,15 @@ def _revision(root: bytes, changes: Sequence[porcelain.Change], untracked: Seque
     return h.hexdigest()
 
 
+_INLINE_REVISION_FILES = 256  # an lstat is ~1 µs: below this, a thread hop costs more than the work
+
+
 async def _revision_of(path: Path, st: porcelain.Porcelain) -> str:
     if not st.dirty:
         return ""
     root = os.fsencode(path)
+    if len(st.changes) + len(st.untracked) <= _INLINE_REVISION_FILES:
+        return _revision(root, st.changes, st.untracked)
     return await _in_worker(lambda: _revision(root, st.changes, st.untracked))
 
 

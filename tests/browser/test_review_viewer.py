@@ -308,7 +308,8 @@ def test_overlap_matrix_of_two_workspaces_editing_one_file(
     expect(
         page.get_by_test_id(f"workspace-{a}").get_by_test_id("conflict-overlap")
     ).to_contain_text(f"overlaps {b}", timeout=15_000)
-    page.get_by_test_id("open-overlaps").click()
+    expect(page.get_by_test_id("open-overlaps")).to_be_visible()  # in the top bar
+    page.get_by_test_id(f"workspace-{a}").get_by_test_id("conflict-overlap").click()  # the badge
     assert page.url.endswith("#/conflicts")
     view = page.get_by_test_id("overlap-view")
     expect(view).to_be_visible()
