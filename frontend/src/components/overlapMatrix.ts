@@ -4,7 +4,7 @@
 // `conflicts` of the pushed workspaces, so it is live like the rest of the dashboard.
 
 import { h, setHidden, setText } from "../dom";
-import { buildMatrices, type RepoMatrix, shared } from "../overlap";
+import { buildMatrices, matrixTotals, type RepoMatrix, shared } from "../overlap";
 import { reviewHref } from "../router";
 import type { Workspace } from "../types";
 
@@ -49,8 +49,9 @@ export class OverlapMatrix {
       return;
     }
     this.matrices = buildMatrices(workspaces);
-    const pairs = this.matrices.reduce((n, m) => n + m.cells.size, 0);
-    const base = this.matrices.reduce((n, m) => n + m.base.size, 0);
+    const totals = this.matrices.map(matrixTotals);
+    const pairs = totals.reduce((n, t) => n + t.overlaps, 0);
+    const base = totals.reduce((n, t) => n + t.base, 0);
     setText(
       this.summary,
       this.matrices.length === 0
