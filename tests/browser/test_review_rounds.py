@@ -18,7 +18,8 @@ from tests.helpers import Server
 
 
 def _line(page: Any, n: int) -> Any:
-    return page.locator(f'[data-testid="review-line"][data-path="notes.txt"][data-line="{n}"]')
+    """Line ``n`` of the working tree in the unified diff (rows carry data-side and data-line)."""
+    return page.locator(f'[data-testid="review-line"][data-side="new"][data-line="{n}"]')
 
 
 def _comment(page: Any, body: str) -> None:
@@ -41,19 +42,19 @@ def test_select_a_range_send_it_and_see_statuses_follow_the_agents_edit(
     expect(page.get_by_test_id("review-file-title")).to_have_text("notes.txt")
 
     # a range by shift-click: line 3, then shift+line 5
-    _line(page, 3).locator("td.code").click()
-    _line(page, 5).locator("td.code").click(modifiers=["Shift"])
+    _line(page, 3).locator(".code").click()
+    _line(page, 5).locator(".code").click(modifiers=["Shift"])
     expect(page.get_by_test_id("review-comment-where")).to_have_text("notes.txt:3-5")
     expect(page.locator(".is-selected-line")).to_have_count(3)
     _comment(page, "Three lines that say little.")
     # a range by dragging over the line numbers: 7 to 8
-    _line(page, 7).locator("td.ln").nth(1).hover()
+    _line(page, 7).locator(".ln").nth(1).hover()
     page.mouse.down()
-    _line(page, 8).locator("td.ln").nth(1).hover()
+    _line(page, 8).locator(".ln").nth(1).hover()
     page.mouse.up()
     expect(page.get_by_test_id("review-comment-where")).to_have_text("notes.txt:7-8")
     _comment(page, "Merge these two.")
-    _line(page, 1).locator("td.code").click()
+    _line(page, 1).locator(".code").click()
     _comment(page, "A better first line?")
 
     pending = page.get_by_test_id("review-pending-item")
@@ -96,7 +97,7 @@ def test_select_a_range_send_it_and_see_statuses_follow_the_agents_edit(
     expect(statuses.nth(0)).to_have_text("addressed")
     history.nth(0).get_by_test_id("review-mark").click()  # and reopen it for the picture
     expect(statuses.nth(0)).to_have_text("sent")
-    _line(page, 11).locator("td.code").click()
+    _line(page, 11).locator(".code").click()
     _comment(page, "Still to send.")
     expect(page.get_by_test_id("review-pending-item")).to_contain_text("notes.txt:11")
     notes.write_text(notes.read_text().replace("line 8\n", "line eight\n"))  # B: auto-addressed

@@ -1,7 +1,10 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import { Api } from "../api";
-import { ReviewComments, span, statusLabel, where } from "./reviewComments";
+import type { DiffBody } from "../diffview/diffBody";
+import { unified } from "../linediff";
+import type { FileDiff } from "../types";
+import { ReviewComments, span, statusLabel, where, workingLine } from "./reviewComments";
 
 describe("review comment helpers", () => {
   it("names a line or a range", () => {
@@ -19,29 +22,37 @@ describe("review comment helpers", () => {
   });
 });
 
-// A diff table as reviewView draws it: line 2 deleted, a line added at 3.
-function diffTable(): HTMLElement {
-  const box = document.createElement("div");
-  const rows: [number | null, number | null, string][] = [
-    [1, 1, "one"],
-    [2, null, "two (deleted)"],
-    [null, 2, "two, new"],
-    [3, 3, "three"],
-    [4, 4, "four"],
-  ];
-  box.innerHTML =
-    "<table><tbody>" +
-    rows
-      .map(
-        ([o, n, t]) =>
-          `<tr data-path="a.txt"${n ? ` data-line="${n}"` : ""}${o ? ` data-old-line="${o}"` : ""}>` +
-          `<td class="ln">${o ?? ""}</td><td class="ln">${n ?? ""}</td><td class="code">${t}</td></tr>`,
-      )
-      .join("") +
-    "</tbody></table>";
-  document.body.append(box);
-  return box;
+// The diff's side of the contract, as DiffBody offers it: widgets under a line, a redraw.
+function fakeBody(): { body: DiffBody; widgets: Map<string, HTMLElement> } {
+  const widgets = new Map<string, HTMLElement>();
+  const el = document.createElement("div");
+  const body = {
+    el,
+    redraw: () => undefined,
+    addWidget: (side: string, line: number, w: HTMLElement) => {
+      widgets.set(`${side}:${line}`, w);
+      el.append(w);
+    },
+    removeWidget: (w: HTMLElement) => {
+      for (const [k, v] of widgets) if (v === w) widgets.delete(k);
+      w.remove();
+    },
+  };
+  document.body.append(el);
+  return { body: body as unknown as DiffBody, widgets };
 }
+
+const FILE: FileDiff = {
+  old_path: "a.txt",
+  new_path: "a.txt",
+  status: "modified",
+  binary: false,
+  truncated: false,
+  lines_added: 1,
+  lines_removed: 1,
+  old_content: "one\ntwo\nthree\nfour\n",
+  new_content: "one\ntwo, new\nthree\nfour\n",
+} as FileDiff;
 
 function fakeApi(): { api: Api; calls: { method: string; url: string; body: unknown }[] } {
   const calls: { method: string; url: string; body: unknown }[] = [];
@@ -62,44 +73,42 @@ function fakeApi(): { api: Api; calls: { method: string; url: string; body: unkn
   return { api, calls };
 }
 
+describe("workingLine", () => {
+  it("maps a deleted line to where it was, an unchanged one to its new number", () => {
+    const lines = unified(FILE.old_content, FILE.new_content);
+    expect(workingLine(lines, "new", 3)).toBe(3);
+    expect(workingLine(lines, "old", 2)).toBe(2); // "two" deleted: where "two, new" stands
+    expect(workingLine(lines, "old", 4)).toBe(4);
+    expect(workingLine(unified("a\nb\n", ""), "old", 1)).toBeNull(); // nothing left to point at
+  });
+});
+
 describe("ReviewComments", () => {
-  it("shift-click selects a range and the comment goes to the pending round on the server", async () => {
+  it("a click then a shift-click picks a range, drawn by lineClass, kept in the pending round on the server", async () => {
     const { api, calls } = fakeApi();
-    const rc = new ReviewComments({ api, toast: () => undefined, storage: null });
-    const box = diffTable();
-    rc.attach(box);
+    const rc = new ReviewComments({ api, toast: () => undefined, storage: null }, (p, l) => `#${p}:${l}`);
+    const { body, widgets } = fakeBody();
+    rc.attach(body);
     rc.open("ws-001");
-    const rows = box.querySelectorAll<HTMLElement>("tr");
-    rows[1]!.querySelector(".code")!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
-    // a deleted line stands for the place it was at: line 2 of the working tree
-    expect(box.querySelector('[data-testid="review-comment-where"]')!.textContent).toBe("a.txt:2");
-    rows[4]!.querySelector(".code")!.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+    rc.setFile(FILE);
+    rc.hooks.line("a.txt", 2, "old"); // the deleted line
+    expect(widgets.get("new:2")!.querySelector('[data-testid="review-comment-where"]')!.textContent).toBe("a.txt:2");
+    rc.hooks.line("a.txt", 4, "new", new MouseEvent("click", { shiftKey: true }));
+    expect(widgets.has("new:2")).toBe(false);
+    const box = widgets.get("new:4")!;
     expect(box.querySelector('[data-testid="review-comment-where"]')!.textContent).toBe("a.txt:2-4");
-    expect(box.querySelectorAll(".is-selected-line")).toHaveLength(4);
-    box.querySelector<HTMLTextAreaElement>("textarea")!.value = "range comment";
+    expect([1, 2, 3, 4, 5].map((n) => rc.hooks.lineClass!("new", n))).toEqual(["", "is-selected-line", "is-selected-line", "is-selected-line", ""]);
+    box.querySelector("textarea")!.value = "range comment";
     box.querySelector<HTMLButtonElement>('[data-testid="review-comment-add"]')!.click();
     await new Promise((r) => setTimeout(r, 0));
     await new Promise((r) => setTimeout(r, 0));
-    const post = calls.find((c) => c.method === "POST");
-    expect(post).toEqual({
+    expect(calls.find((c) => c.method === "POST")).toEqual({
       method: "POST",
       url: "/api/workspaces/ws-001/review/pending",
       body: { comments: [{ path: "a.txt", line: 2, end_line: 4, body: "range comment" }] },
     });
-    expect(box.querySelector(".comment-row")).toBeNull();
+    expect(widgets.size).toBe(0);
     expect(rc.el.querySelector('[data-testid="review-pending-item"]')!.textContent).toContain("a.txt:2-4");
-  });
-
-  it("a drag over the line numbers selects the lines passed over", () => {
-    const { api } = fakeApi();
-    const rc = new ReviewComments({ api, toast: () => undefined, storage: null });
-    const box = diffTable();
-    rc.attach(box);
-    rc.open("ws-002");
-    const gutter = (i: number) => box.querySelectorAll("tr")[i]!.querySelector(".ln")!;
-    gutter(3).dispatchEvent(new MouseEvent("mousedown", { bubbles: true, button: 0 }));
-    gutter(4).dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
-    document.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
-    expect(box.querySelector('[data-testid="review-comment-where"]')!.textContent).toBe("a.txt:3-4");
+    expect(rc.hooks.lineClass!("new", 3)).toBe("has-comment"); // the comment's lines are marked
   });
 });

@@ -4,14 +4,18 @@
 // (POST .../review without comments: the pending round), and the history of rounds with each
 // comment's status (pending, sent, addressed, auto-addressed, outdated), marked or reopened here.
 //
-// The diff is drawn by reviewView.ts; this module only reads the attributes its line elements carry
-// (`data-path`, `data-line`: the working tree's line number, absent on a deleted line,
-// `data-old-line`) through listeners on the diff's container, so any layout of rows works.
+// The diff is drawn by diffview/diffBody.ts: a click or Enter on a line comes here through its
+// `line` hook (with the event: Shift extends the range), a drag over the line numbers through the
+// `data-side`/`data-line` of the gutter cells, and the selection and the lines with comments are
+// drawn through its `lineClass` hook (rows are virtualised: classes set by hand would not last).
+// Comments are about the working tree's lines: a deleted line stands for the place it was at.
 
 import type { Api } from "../api";
+import type { DiffBody, DiffBodyHooks, LineSide } from "../diffview/diffBody";
 import { h, setAttr, setHidden, setText } from "../dom";
-import { reviewHref, sessionHref } from "../router";
-import type { Workspace } from "../types";
+import { type DiffLine, unified } from "../linediff";
+import { sessionHref } from "../router";
+import type { FileDiff, Workspace } from "../types";
 import { sessionLabel } from "../view";
 
 export type CommentStatus = "pending" | "sent" | "addressed";
@@ -53,7 +57,6 @@ export interface ReviewCommentsDeps {
   storage: Storage | null;
 }
 
-const LINE = "[data-line], [data-old-line]"; // a line of the diff, either side
 const legacyKey = (wid: string): string => `schmux-review-pending-${wid}`; // before the server kept them
 
 /** "path:12" or "path:12-14". */
@@ -64,6 +67,20 @@ export const where = (c: { path: string; line: number; end_line?: number | null 
 export function statusLabel(c: Pick<Comment, "status" | "addressed_by" | "outdated">): string {
   const base = c.status === "addressed" && c.addressed_by === "auto" ? "auto-addressed" : c.status;
   return c.outdated ? `${base} · outdated` : base;
+}
+
+/**
+ * The working tree's line that line `line` of `side` stands for: itself on the new side; on the old
+ * side, the new line it became (unchanged) or, for a deleted line, the place it was at (the next
+ * line of the new side, else the last before it). Null when the new side has no lines.
+ */
+export function workingLine(lines: DiffLine[], side: LineSide, line: number): number | null {
+  if (side === "new") return line;
+  const at = lines.findIndex((l) => l.old === line);
+  if (at < 0) return null;
+  for (let k = at; k < lines.length; k++) if (lines[k]!.new !== null) return lines[k]!.new;
+  for (let k = at - 1; k >= 0; k--) if (lines[k]!.new !== null) return lines[k]!.new;
+  return null;
 }
 
 /** The range between two clicked lines, smaller first. */
@@ -80,9 +97,15 @@ export class ReviewComments {
   private pending: Comment[] = [];
   private rounds: Round[] = [];
   private signature = "";
-  private container: HTMLElement | null = null;
-  private anchorRow: HTMLElement | null = null; // the first line of a selection
+  private body: DiffBody | null = null;
+  private path = ""; // the file shown
+  private lines: DiffLine[] = [];
+  private anchor: number | null = null; // where a selection started (a working tree line)
+  private selection: { line: number; end: number } | null = null;
+  private marked = new Set<number>(); // lines of the shown file with open comments
   private dragging = false;
+  private justDragged = false;
+  private box: HTMLElement | null = null; // the open comment box
   private loading = 0;
 
   private readonly pendingList: HTMLOListElement;
@@ -92,7 +115,16 @@ export class ReviewComments {
   private readonly history: HTMLOListElement;
   private readonly historyBox: HTMLElement;
 
-  constructor(private readonly deps: ReviewCommentsDeps) {
+  /** What the diff calls (give it to DiffBody's constructor). */
+  readonly hooks: DiffBodyHooks = {
+    line: (path, line, side, e) => this.pick(path, line, side, e?.shiftKey === true),
+    lineClass: (side, line) => this.lineClass(side, line),
+  };
+
+  constructor(
+    private readonly deps: ReviewCommentsDeps,
+    private readonly href: (path: string, line: number) => string,
+  ) {
     this.pendingList = h("ol", { class: "review-pending-list", testid: "review-pending" });
     this.sessionSelect = h("select", { testid: "review-session", attrs: { "aria-label": "send to session" } });
     this.sendBtn = h("button", {
@@ -119,24 +151,28 @@ export class ReviewComments {
     this.el = h("div", { class: "review-comments" }, this.pendingBox, this.historyBox);
     setHidden(this.pendingBox, true);
     setHidden(this.historyBox, true);
-    document.addEventListener("mouseup", () => this.endDrag());
   }
 
   // -- the page's life ----------------------------------------------------------------------------
 
-  /** Listen to line selections inside `container` (the diff). Called once. */
-  attach(container: HTMLElement): void {
-    this.container = container;
-    container.addEventListener("mousedown", (e) => this.onMouseDown(e));
-    container.addEventListener("mouseover", (e) => this.onMouseOver(e));
-    container.addEventListener("click", (e) => this.onClick(e));
-    container.addEventListener("keydown", (e) => {
-      const row = this.rowOf(e.target);
-      if (e.key === "Enter" && row && e.target === row) {
-        e.preventDefault();
-        this.select(row, e.shiftKey ? this.anchorRow : null);
-      }
-    });
+  /** Follow drags over the line numbers of `body` (the diff). Called once. */
+  attach(body: DiffBody): void {
+    this.body = body;
+    body.el.addEventListener("mousedown", (e) => this.onMouseDown(e));
+    body.el.addEventListener("mouseover", (e) => this.onMouseOver(e));
+  }
+
+  /** The file the diff shows now (null: none). */
+  setFile(f: FileDiff | null): void {
+    const path = f ? f.new_path || f.old_path || "" : "";
+    this.lines = f && !f.binary ? unified(f.old_content, f.new_content) : [];
+    if (path !== this.path) {
+      this.path = path;
+      this.anchor = null;
+      this.selection = null;
+      this.box = null; // the diff drops its widgets with the file
+    }
+    this.markLines();
   }
 
   open(wid: string): void {
@@ -145,7 +181,8 @@ export class ReviewComments {
     this.pending = [];
     this.rounds = [];
     this.signature = "";
-    this.anchorRow = null;
+    this.anchor = null;
+    this.selection = null;
     this.render();
     void this.migrateLocal(wid);
   }
@@ -184,122 +221,105 @@ export class ReviewComments {
     this.render();
   }
 
-  /** Mark the lines of the shown file that pending or open comments are about. */
-  decorate(): void {
-    const box = this.container;
-    if (!box) return;
+  /** The lines of the shown file that pending or open comments are about, drawn by the diff. */
+  private markLines(): void {
     const open = [...this.pending, ...this.rounds.flatMap((r) => r.comments.filter((c) => c.status === "sent"))];
-    const marked = new Set<string>();
+    const marked = new Set<number>();
     for (const c of open) {
-      if (c.outdated) continue;
-      for (let n = c.line; n <= Math.min(c.end_line ?? c.line, c.line + 5000); n++) marked.add(`${c.path}\0${n}`);
+      if (c.outdated || c.path !== this.path) continue;
+      for (let n = c.line; n <= Math.min(c.end_line ?? c.line, c.line + 5000); n++) marked.add(n);
     }
-    for (const el of box.querySelectorAll<HTMLElement>("[data-line]")) {
-      el.classList.toggle("has-comment", marked.has(`${el.dataset.path ?? ""}\0${el.dataset.line ?? ""}`));
-    }
+    const same = marked.size === this.marked.size && [...marked].every((n) => this.marked.has(n));
+    this.marked = marked;
+    if (!same) this.body?.redraw();
   }
 
   // -- selecting lines ----------------------------------------------------------------------------
 
-  private rowOf(target: EventTarget | null): HTMLElement | null {
-    const el = target instanceof Element ? target.closest<HTMLElement>(LINE) : null;
-    return el && this.container?.contains(el) ? el : null;
+  private lineClass(side: LineSide, line: number): string {
+    const n = side === "new" ? line : null; // the old side's lines are drawn as they were
+    const sel = this.selection;
+    const cls: string[] = [];
+    if (n !== null && sel && n >= sel.line && n <= sel.end) cls.push("is-selected-line");
+    if (n !== null && this.marked.has(n)) cls.push("has-comment");
+    return cls.join(" ");
   }
 
-  private inGutter(target: EventTarget | null): boolean {
-    return target instanceof Element && target.closest(".ln, [data-gutter]") !== null;
+  /** A line of the gutter under the pointer: its side and number. */
+  private gutterLine(target: EventTarget | null): number | null {
+    const el = target instanceof Element ? target.closest<HTMLElement>(".ln") : null;
+    const at = el?.closest<HTMLElement>("[data-side][data-line]");
+    if (!el || !at) return null;
+    const side = at.dataset.side === "old" ? "old" : "new";
+    return workingLine(this.lines, side, Number(at.dataset.line));
   }
 
   private onMouseDown(e: MouseEvent): void {
-    const row = this.rowOf(e.target);
-    if (!row || e.button !== 0) return;
-    if (e.shiftKey) e.preventDefault(); // a shift-click extends the range, not a text selection
-    if (!this.inGutter(e.target) || e.shiftKey) return;
+    if (e.button !== 0 || e.shiftKey) return;
+    const n = this.gutterLine(e.target);
+    if (n === null) return;
     e.preventDefault(); // no text selection while dragging over the gutter
     this.dragging = true;
-    this.anchorRow = row;
-    this.highlight(row, row);
+    this.anchor = n;
+    this.select(n, n);
+    const up = (): void => {
+      document.removeEventListener("mouseup", up);
+      this.endDrag();
+    };
+    document.addEventListener("mouseup", up);
   }
 
   private onMouseOver(e: MouseEvent): void {
-    if (!this.dragging || !this.anchorRow) return;
-    const row = this.rowOf(e.target);
-    if (row) this.highlight(this.anchorRow, row);
+    if (!this.dragging || this.anchor === null) return;
+    const n = this.gutterLine(e.target);
+    if (n !== null) this.select(this.anchor, n);
   }
 
   private endDrag(): void {
     if (!this.dragging) return;
     this.dragging = false;
-    const rows = this.selectedRows();
-    if (rows.length) this.openBox(rows);
+    this.justDragged = true; // the click that follows this mouseup is the drag's, not a pick
+    setTimeout(() => (this.justDragged = false), 0);
+    if (this.selection) this.openBox(this.selection.line, this.selection.end);
   }
 
-  private onClick(e: MouseEvent): void {
-    const row = this.rowOf(e.target);
-    if (!row || (e.target instanceof Element && e.target.closest(".comment-row"))) return;
-    if (this.inGutter(e.target) && !e.shiftKey) return; // handled by the drag
-    if (window.getSelection()?.toString()) return; // copying text, not commenting
-    this.select(row, e.shiftKey ? this.anchorRow : null);
-  }
-
-  /** Open a comment on `row`, or on the range from `from` to `row`. */
-  private select(row: HTMLElement, from: HTMLElement | null): void {
-    const start = from && from.isConnected && from.dataset.path === row.dataset.path ? from : row;
-    this.anchorRow = start;
-    this.highlight(start, row);
-    this.openBox(this.selectedRows());
-  }
-
-  private lineRows(): HTMLElement[] {
-    return this.container ? [...this.container.querySelectorAll<HTMLElement>(LINE)] : [];
-  }
-
-  private highlight(a: HTMLElement, b: HTMLElement): void {
-    const rows = this.lineRows();
-    let i = rows.indexOf(a);
-    let j = rows.indexOf(b);
-    if (i > j) [i, j] = [j, i];
-    rows.forEach((r, k) => r.classList.toggle("is-selected-line", k >= i && k <= j && i >= 0));
-  }
-
-  private selectedRows(): HTMLElement[] {
-    return this.lineRows().filter((r) => r.classList.contains("is-selected-line"));
-  }
-
-  /** The working tree line a row stands for: its own, or for a deleted line the place it was at. */
-  private lineOf(row: HTMLElement): number | null {
-    const rows = this.lineRows();
-    const at = rows.indexOf(row);
-    for (let k = at; k < rows.length; k++) {
-      const n = Number(rows[k]!.dataset.line);
-      if (n > 0 && rows[k]!.dataset.path === row.dataset.path) return n;
-    }
-    for (let k = at - 1; k >= 0; k--) {
-      const n = Number(rows[k]!.dataset.line);
-      if (n > 0 && rows[k]!.dataset.path === row.dataset.path) return n;
-    }
-    return null;
-  }
-
-  private openBox(rows: HTMLElement[]): void {
-    const first = rows[0];
-    const last = rows[rows.length - 1];
-    const path = first?.dataset.path;
-    if (!first || !last || !path) return;
-    const a = this.lineOf(first);
-    const b = this.lineOf(last);
-    if (a === null || b === null) {
+  /** A click (or Enter) on a line: a comment on it, or with Shift on the range from the last one. */
+  private pick(path: string, line: number, side: LineSide, extend: boolean): void {
+    if (this.justDragged || path !== this.path) return;
+    const n = workingLine(this.lines, side, line);
+    if (n === null) {
       this.deps.toast("This file has no lines in the working tree to comment on.", "error");
       return;
     }
-    const range = span(a, b);
-    this.container?.querySelector(".comment-row")?.remove();
+    const from = extend && this.anchor !== null ? this.anchor : n;
+    this.anchor = from;
+    this.select(from, n);
+    this.openBox(Math.min(from, n), Math.max(from, n));
+  }
+
+  private select(a: number, b: number): void {
+    const line = Math.min(a, b);
+    const end = Math.max(a, b);
+    if (this.selection?.line === line && this.selection.end === end) return; // a redraw re-fires mouseover
+    this.selection = { line, end };
+    this.body?.redraw();
+  }
+
+  private closeBox(): void {
+    if (this.box) this.body?.removeWidget(this.box);
+    this.box = null;
+    this.selection = null;
+    this.body?.redraw();
+  }
+
+  private openBox(first: number, last: number): void {
+    const body = this.body;
+    const path = this.path;
+    if (!body || !path) return;
+    if (this.box) body.removeWidget(this.box);
+    const range = span(first, last);
     const label = where({ path, ...range });
     const text = h("textarea", { testid: "review-comment-text", attrs: { rows: 3, "aria-label": `comment on ${label}` } });
-    const close = (): void => {
-      box.remove();
-      for (const r of this.selectedRows()) r.classList.remove("is-selected-line");
-    };
     const add = h("button", {
       class: "btn btn-small btn-primary",
       testid: "review-comment-add",
@@ -309,29 +329,28 @@ export class ReviewComments {
         click: async () => {
           if (!text.value.trim()) return;
           add.disabled = true;
-          if (await this.addPending([{ path, ...range, body: text.value }])) close();
+          if (await this.addPending([{ path, ...range, body: text.value }])) this.closeBox();
           add.disabled = false;
         },
       },
     });
-    const inner: Node[] = [
+    const box = h(
+      "div",
+      { class: "comment-row", attrs: { "data-at": `new:${last}` } },
       h("div", { class: "comment-box" }, h("strong", { testid: "review-comment-where", text: label }), text),
       h(
         "div",
         { class: "comment-actions" },
         add,
-        h("button", { class: "btn btn-small", text: "Cancel", attrs: { type: "button" }, on: { click: close } }),
+        h("button", { class: "btn btn-small", text: "Cancel", attrs: { type: "button" }, on: { click: () => this.closeBox() } }),
       ),
-    ];
-    const cells = last.tagName === "TR" ? (last as HTMLTableRowElement).cells.length || 1 : 0;
-    const box: HTMLElement = cells
-      ? h("tr", { class: "comment-row" }, h("td", { attrs: { colspan: cells } }, ...inner))
-      : h("div", { class: "comment-row" }, ...inner);
+    );
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) add.click();
-      if (e.key === "Escape") close();
+      if (e.key === "Escape") this.closeBox();
     });
-    last.after(box);
+    this.box = box;
+    body.addWidget("new", last, box);
     text.focus();
   }
 
@@ -407,15 +426,14 @@ export class ReviewComments {
     this.el.querySelector('[data-testid="review-sent-note"]')?.remove();
     this.renderPending();
     this.renderRounds();
-    this.decorate();
+    this.markLines();
   }
 
   private commentHead(c: Comment): HTMLElement {
-    const wid = this.workspaceId ?? "";
     return h(
       "div",
       { class: "comment-head" },
-      h("a", { class: "comment-where", attrs: { href: reviewHref(wid, c.path) }, text: where(c) }),
+      h("a", { class: "comment-where", attrs: { href: this.href(c.path, c.line) }, text: where(c) }),
       h("span", {
         class: `comment-status status-${c.status}${c.addressed_by === "auto" ? " is-auto" : ""}`,
         testid: "review-comment-status",

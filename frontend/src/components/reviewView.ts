@@ -1,26 +1,32 @@
-// "#/review/<workspace id>": a workspace's changes (GET /api/diff) as a file list with status and
-// +/− counts beside a unified view of the selected file. Comments (selecting lines, the pending round,
-// sending, the rounds' history) are reviewComments.ts's: it reads the `data-path`/`data-line`/
-// `data-old-line` of the lines drawn here. The diff is fetched again when the dashboard push says the
-// workspace's git state changed: no polling.
+// "#/review/<workspace id>": a workspace's changes (GET /api/diff) as a virtualised file list with
+// status and +/− counts beside the selected file's diff, unified or side by side (diffview/). Review
+// comments (a line or a range picked in the diff, the pending round kept on the server, sending,
+// the rounds' history) are reviewComments.ts's, through the diff's line hooks. The diff is fetched
+// again when the dashboard push says the workspace's git state changed: no polling.
 
 import type { Api } from "../api";
-import { h, setText } from "../dom";
-import { type DiffLine, unified } from "../linediff";
-import { reviewHref } from "../router";
+import { h, setAttr, setText } from "../dom";
+import { DiffBody } from "../diffview/diffBody";
+import { FileList, fileKey } from "../diffview/fileList";
+import type { ViewMode } from "../diffview/rows";
+import { loadDiffView, saveDiffView } from "../prefs";
+import { conflictsHref, reviewHref } from "../router";
 import type { DiffResponse, FileDiff, Workspace } from "../types";
 import { ReviewComments } from "./reviewComments";
 
-const MAX_ROWS = 5000; // rows of one file drawn at once; "Show more" draws the rest
-const STATUS_LETTER: Record<string, string> = { added: "A", modified: "M", deleted: "D", renamed: "R", untracked: "?" };
+/** The page's keys, shown in its help (and tested by tests/browser/test_review_viewer.py). */
+export const REVIEW_KEYS: [key: string, what: string][] = [
+  ["j / k", "next / previous file"],
+  ["n / p", "next / previous change (hunk) in the file"],
+  ["s", "switch between unified and side-by-side"],
+  ["?", "show or hide this help"],
+];
 
 export interface ReviewViewDeps {
   api: Api;
   toast(message: string, kind: "success" | "error"): void;
   storage: Storage | null;
 }
-
-const fileKey = (f: FileDiff): string => f.new_path || f.old_path || "";
 
 export class ReviewView {
   readonly el: HTMLElement;
@@ -31,14 +37,17 @@ export class ReviewView {
   private gitSignature = "";
   private loading = 0; // generation of the fetch in flight
   private refetch = false;
-  private rowsShown = MAX_ROWS;
+  private view: ViewMode;
+  private revealLine: { file: string | null; line: number; done: boolean } | null = null; // a deep link's line, shown once
 
   private readonly title: HTMLHeadingElement;
   private readonly status: HTMLParagraphElement;
   private readonly baseSelect: HTMLSelectElement;
-  private readonly files: HTMLUListElement;
+  private readonly files: FileList;
   private readonly fileTitle: HTMLHeadingElement;
-  private readonly body: HTMLDivElement;
+  private readonly diffBody: DiffBody;
+  private readonly viewButtons: Record<ViewMode, HTMLButtonElement>;
+  private readonly help: HTMLDetailsElement;
   private readonly comments: ReviewComments;
 
   constructor(private readonly deps: ReviewViewDeps) {
@@ -50,11 +59,21 @@ export class ReviewView {
       h("option", { attrs: { value: "head" }, text: "Uncommitted changes (against HEAD)" }),
       h("option", { attrs: { value: "branch" }, text: "Whole branch (since it forked)" }),
     );
-    this.files = h("ul", { class: "review-files", testid: "review-files", attrs: { "aria-label": "changed files" } });
+    this.view = loadDiffView(deps.storage ?? undefined);
+    this.files = new FileList((path) => reviewHref(this.workspaceId ?? "", path, this.view));
     this.fileTitle = h("h3", { class: "review-file-title", testid: "review-file-title" });
-    this.body = h("div", { class: "review-diff", testid: "review-diff" });
-    this.comments = new ReviewComments(deps);
-    this.comments.attach(this.body);
+    this.comments = new ReviewComments(deps, (path, line) => reviewHref(this.workspaceId ?? "", path, this.view, line));
+    this.diffBody = new DiffBody(this.comments.hooks);
+    this.comments.attach(this.diffBody);
+    const viewButton = (mode: ViewMode, text: string): HTMLButtonElement =>
+      h("button", { class: "btn btn-small", testid: `review-view-${mode}`, text, attrs: { type: "button" }, on: { click: () => this.setView(mode) } });
+    this.viewButtons = { unified: viewButton("unified", "Unified"), split: viewButton("split", "Side by side") };
+    this.help = h(
+      "details",
+      { class: "review-help", testid: "review-help" },
+      h("summary", { text: "Keys" }),
+      h("dl", {}, ...REVIEW_KEYS.flatMap(([k, what]) => [h("dt", {}, h("kbd", { text: k })), h("dd", { text: what })])),
+    );
     this.el = h(
       "section",
       { class: "review-view", testid: "review-view", attrs: { "aria-label": "review" } },
@@ -64,36 +83,64 @@ export class ReviewView {
         h("a", { class: "btn btn-small", attrs: { href: "#/" }, text: "← Dashboard" }),
         this.title,
         this.baseSelect,
+        h("div", { class: "review-view-toggle", attrs: { role: "group", "aria-label": "diff layout" } }, this.viewButtons.unified, this.viewButtons.split),
+        h("a", { class: "btn btn-small", testid: "review-open-overlaps", attrs: { href: conflictsHref }, text: "Overlaps" }),
+        this.help,
         this.status,
       ),
       h(
         "div",
         { class: "review-layout" },
-        h("nav", { class: "review-side", attrs: { "aria-label": "files" } }, this.files),
-        h("div", { class: "review-main" }, this.fileTitle, this.body),
+        h("nav", { class: "review-side", attrs: { "aria-label": "files" } }, this.files.el),
+        h("div", { class: "review-main" }, this.fileTitle, this.diffBody.el),
       ),
       this.comments.el,
     );
-    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    document.addEventListener("keydown", (e) => this.onKey(e));
     this.el.tabIndex = -1;
+    this.renderViewButtons();
   }
 
-  /** Show workspace `wid` (its `file` selected, when given); the dashboard state's record of it. */
-  open(wid: string, file: string | null, workspace: Workspace | null): void {
+  /**
+   * Show workspace `wid` (its `file` selected, when given; `view` from the deep link, else the
+   * remembered layout); the dashboard state's record of it.
+   */
+  open(wid: string, file: string | null, workspace: Workspace | null, view: ViewMode | null = null, line: number | null = null): void {
+    if (view && view !== this.view) this.setView(view, false);
+    if (line !== null && (line !== this.revealLine?.line || file !== this.revealLine.file)) this.revealLine = { file, line, done: false };
     if (wid !== this.workspaceId) {
       this.workspaceId = wid;
       this.diff = null;
       this.gitSignature = "";
       this.comments.open(wid);
       this.file = file;
-      this.rowsShown = MAX_ROWS;
-    } else if (file !== this.file) {
-      this.file = file;
-      this.rowsShown = MAX_ROWS;
       this.renderFiles();
       this.renderFile();
+    } else if (file !== null && file !== this.file) {
+      this.file = file;
+      this.files.select(file);
+      this.renderFile();
+    } else if (this.revealLine && !this.revealLine.done && this.diff) {
+      this.renderFile(); // the same file, another line
     }
     this.update(workspace);
+  }
+
+  /** Unified or side by side: remembered (prefs) and put in the address, so a reload keeps it. */
+  private setView(view: ViewMode, updateLink = true): void {
+    this.view = view;
+    saveDiffView(this.deps.storage ?? undefined, view);
+    this.diffBody.setMode(view);
+    this.renderViewButtons();
+    if (this.diff) this.files.set(this.diff.files, this.file); // their links carry the view
+    if (updateLink && this.workspaceId) history.replaceState(null, "", reviewHref(this.workspaceId, this.file, view));
+  }
+
+  private renderViewButtons(): void {
+    for (const [mode, btn] of Object.entries(this.viewButtons)) {
+      setAttr(btn, "aria-pressed", String(mode === this.view));
+      btn.classList.toggle("btn-primary", mode === this.view);
+    }
   }
 
   close(): void {
@@ -106,7 +153,7 @@ export class ReviewView {
     if (!this.workspaceId) return;
     setText(this.title, workspace ? `Review ${workspace.id} · ⎇ ${workspace.branch}` : `Review ${this.workspaceId}`);
     const sig = workspace
-      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty].join(",")
+      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty, workspace.git_revision ?? ""].join(",")
       : "";
     if (sig !== this.gitSignature || this.diff === null) {
       this.gitSignature = sig;
@@ -149,29 +196,7 @@ export class ReviewView {
   }
 
   private renderFiles(): void {
-    const files = this.diff?.files ?? [];
-    this.files.replaceChildren(
-      ...files.map((f) => {
-        const key = fileKey(f);
-        const selected = key === this.file;
-        return h(
-          "li",
-          {},
-          h(
-            "a",
-            {
-              class: `review-file${selected ? " is-selected" : ""}`,
-              testid: "review-file",
-              attrs: { href: reviewHref(this.workspaceId ?? "", key), "aria-current": selected ? "true" : null, title: key },
-            },
-            h("span", { class: `review-file-status status-${f.status}`, text: STATUS_LETTER[f.status] ?? "M", attrs: { title: f.status } }),
-            h("span", { class: "review-file-path", text: key }),
-            h("span", { class: "stat-added", text: f.lines_added ? `+${f.lines_added}` : "" }),
-            h("span", { class: "stat-removed", text: f.lines_removed ? `−${f.lines_removed}` : "" }),
-          ),
-        );
-      }),
-    );
+    this.files.set(this.diff?.files ?? [], this.file);
   }
 
   private selected(): FileDiff | null {
@@ -181,75 +206,34 @@ export class ReviewView {
   private renderFile(): void {
     const f = this.selected();
     setText(this.fileTitle, f ? (f.status === "renamed" && f.old_path ? `${f.old_path} → ${f.new_path}` : fileKey(f)) : "");
-    if (!f) {
-      this.body.replaceChildren();
-      return;
-    }
-    if (f.binary) {
-      this.body.replaceChildren(h("p", { class: "review-note", text: "Binary file: not shown." }));
-      return;
-    }
-    const lines = unified(f.old_content, f.new_content);
-    const rows = lines.slice(0, this.rowsShown).map((l) => this.row(f, l));
-    const table = h("table", { class: "review-lines" }, h("tbody", {}, ...rows));
-    const extra: Node[] = [];
-    if (f.truncated) extra.push(h("p", { class: "review-note", text: "This file is too large to show whole: it is cut." }));
-    if (lines.length > this.rowsShown) {
-      extra.push(
-        h("button", {
-          class: "btn btn-small",
-          text: `Show ${lines.length - this.rowsShown} more lines`,
-          attrs: { type: "button" },
-          on: {
-            click: () => {
-              this.rowsShown += MAX_ROWS;
-              this.renderFile();
-            },
-          },
-        }),
-      );
-    }
-    this.body.replaceChildren(table, ...extra);
-    this.comments.decorate();
-  }
-
-  private row(f: FileDiff, l: DiffLine): HTMLTableRowElement {
-    if (l.kind === "gap") {
-      return h("tr", { class: "line-gap" }, h("td", { attrs: { colspan: 4 }, text: `⋯ ${l.skipped} unchanged line${l.skipped === 1 ? "" : "s"}` }));
-    }
-    const sign = l.kind === "add" ? "+" : l.kind === "del" ? "−" : " ";
-    const tr = h(
-      "tr",
-      {
-        class: `line-${l.kind}`,
-        testid: "review-line",
-        // reviewComments.ts selects lines by these (data-line: the working tree's line number)
-        attrs: {
-          tabindex: 0,
-          title: "Click to comment on this line; shift-click or drag the line numbers for a range",
-          "data-path": fileKey(f),
-          "data-line": l.new,
-          "data-old-line": l.old,
-        },
-      },
-      h("td", { class: "ln", text: l.old === null ? "" : String(l.old) }),
-      h("td", { class: "ln", text: l.new === null ? "" : String(l.new) }),
-      h("td", { class: "sign", text: sign }),
-      h("td", { class: "code", text: l.text }),
-    );
-    return tr;
+    this.comments.setFile(f);
+    this.diffBody.show(f, this.view);
+    const r = this.revealLine;
+    if (f && r && !r.done && (r.file === null || r.file === this.file)) r.done = this.diffBody.reveal(r.line);
   }
 
   private onKey(e: KeyboardEvent): void {
+    if (!this.workspaceId || this.el.hidden || e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target as HTMLElement | null;
-    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT")) return;
-    if (e.key !== "j" && e.key !== "k") return;
-    const files = this.diff?.files ?? [];
-    const at = files.findIndex((f) => fileKey(f) === this.file);
-    const next = files[at + (e.key === "j" ? 1 : -1)];
-    if (next) {
-      e.preventDefault();
-      location.hash = reviewHref(this.workspaceId ?? "", fileKey(next));
-    }
+    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    if (e.key === "j" || e.key === "k") {
+      const files = this.diff?.files ?? [];
+      const at = files.findIndex((f) => fileKey(f) === this.file);
+      const next = files[at + (e.key === "j" ? 1 : -1)];
+      if (next) {
+        // Select now (a key held down outruns hashchange), then put it in the address.
+        this.file = fileKey(next);
+        this.files.select(this.file);
+        this.renderFile();
+        location.hash = reviewHref(this.workspaceId, this.file, this.view);
+      }
+    } else if (e.key === "n" || e.key === "p") {
+      this.diffBody.stepHunk(e.key === "n" ? 1 : -1);
+    } else if (e.key === "s") {
+      this.setView(this.view === "split" ? "unified" : "split");
+    } else if (e.key === "?") {
+      this.help.open = !this.help.open;
+    } else return;
+    e.preventDefault();
   }
 }
