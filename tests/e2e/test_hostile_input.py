@@ -110,6 +110,10 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     subprocess.run(["rm", "-rf", str(root)])
 
 
+# The two routes whose errors also carry schmux's `success` and `message` keys.
+SCHMUX_TOLD = ("/api/open-vscode/", "/api/diff-external/")
+
+
 def check(r: httpx.Response) -> None:
     assert r.status_code < 500, (r.request.method, r.request.url, r.status_code, r.text[:300])
     assert "Traceback" not in r.text
@@ -126,7 +130,12 @@ def check(r: httpx.Response) -> None:
             r.text[:300],
         )
         body = r.json()
-        assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
+        assert isinstance(body.get("error"), str) and body["error"]
+        told = {"error": body["error"], "success": False, "message": body["error"]}
+        if r.request.url.path.startswith(SCHMUX_TOLD) and body == told:
+            pass  # schmux's client shows `message` there (docs/SCHMUX-COMPAT.md): the same words
+        else:
+            assert set(body) == {"error"}
 
 
 FUZZ = settings(
@@ -672,13 +681,24 @@ async def test_both_websockets_with_each_hostile_class(fuzz_server: Server, klas
         ) as term,
         DashboardClient(srv) as dash,
     ):
-        await term.send(json.dumps({"type": "input", "data": "echo fuzz-$((6*7))-alive\r"}))
+        # The hostile input left some line behind (how much of it readline kept depends on
+        # timing): Ctrl-C drops it first (a frame of its own: the tty flushes what was typed
+        # before the interrupt reached bash), then the command, again if it was flushed.
         seen = ""
-        deadline = asyncio.get_running_loop().time() + 10
+        deadline = asyncio.get_running_loop().time() + 15
         while "fuzz-42-alive" not in seen:
-            remaining = deadline - asyncio.get_running_loop().time()
-            assert remaining > 0, seen[-300:]
-            seen += json.loads(await asyncio.wait_for(term.recv(), remaining)).get("content", "")
+            await term.send(json.dumps({"type": "input", "data": "\x03"}))
+            await asyncio.sleep(0.3)
+            await term.send(json.dumps({"type": "input", "data": "echo fuzz-$((6*7))-alive\r"}))
+            tried = asyncio.get_running_loop().time() + 3
+            while "fuzz-42-alive" not in seen:
+                remaining = min(deadline, tried) - asyncio.get_running_loop().time()
+                assert deadline - asyncio.get_running_loop().time() > 0, seen[-300:]
+                if remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    frame = await asyncio.wait_for(term.recv(), remaining)
+                    seen += json.loads(frame).get("content", "")
         async with httpx.AsyncClient(base_url=srv.base, headers=srv.write_headers) as ac:
             await ac.put(f"/api/sessions-nickname/{sid}", json={"nickname": f"fz-{klass}"})
         await dash.wait(
