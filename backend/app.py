@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import AppError
 from .gate import Gate
 from .inbound import BoundedWebsocketConnection
-from .routes import api, compat, dashboard_ws, services, static, terminal_ws
+from .routes import api, compat, dashboard_ws, remote, services, static, terminal_ws
 from .services import Services, Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ def create_app(settings: Settings) -> Quart:
         # before any early answer, so the connection stays reusable: a response sent before
         # its request body is consumed forces a close.
         await request.get_data()
+
+    # A host's ids go to that host (after the body is read: the hook forwards it).
+    app.before_request(remote.forward)
 
     @app.errorhandler(AppError)
     async def app_error(e: AppError) -> tuple[Response, int]:

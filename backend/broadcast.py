@@ -6,7 +6,8 @@ delays the others and never grows memory. The snapshot is serialised once per pu
 once (``wire`` stamps its ``seq``): every client gets the same text.
 
 Every connection starts with ``sessions`` then ``config`` (a client in its ``GREETING`` state
-gets those two first, each holding the newest state, whatever was offered meanwhile).
+gets those two first, each holding the newest state, whatever was offered meanwhile), then
+``hosts`` (the configured hosts' states) when the broadcaster has a ``hosts`` source.
 
 A person's action (``Change.ACTION``) is pushed at once, never held behind a window. Background
 changes are debounced without loss: a change after a quiet window goes out at once (leading
@@ -118,9 +119,11 @@ class Broadcaster:
         debounce: Callable[[], float],
         output_every: float = 5.0,
         clock: Clock | None = None,
+        hosts: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._config = config
+        self._hosts = hosts
         self._debounce = debounce
         self.output_every = output_every
         self.clients: set[Client] = set()
@@ -152,6 +155,8 @@ class Broadcaster:
         self.clients.add(client)
         client.offer("sessions", wire.Frame(msg))  # stamped as it is taken
         client.offer("config", wire.Frame(self._config_message()))
+        if self._hosts is not None:
+            client.offer("hosts", wire.Frame(wire.hosts(self._hosts())))
         return client
 
     def unregister(self, client: Client) -> None:
@@ -207,6 +212,11 @@ class Broadcaster:
         else:
             due = self.clock.time() + (1.0 - tokens) / ACTION_RATE
             self._action_timer = self.clock.call_at(due, self._action_due)
+
+    def push_hosts(self) -> None:
+        """A host's state changed: every client gets the new ``hosts`` message now."""
+        if self._hosts is not None:
+            self._fan_out("hosts", wire.hosts(self._hosts()))
 
     def _refill_action_tokens(self) -> float:
         now = self.clock.time()

@@ -27,6 +27,7 @@ from .events import Change, ConfigChanged, EventBus, SessionsChanged
 from .fileio import DataDirError
 from .gitdirs import WorkspaceWatches
 from .gitremote import GitRemote
+from .hosts import Hosts
 from .launcher import EVENT_FILE, SessionEnv
 from .models import snapshot_payload
 from .overlays import Overlays
@@ -105,8 +106,16 @@ class Services:
             self.snapshot,
             lambda: self.config.to_dict(),
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
+            hosts=lambda: self.hosts.statuses(),
         )
         self.events.subscribe(self.broadcaster.on_event)
+        # A host's push went through its own debounce: it is passed on at once (the action
+        # path, whose flood guard holds many hosts together to a rate clients can take).
+        self.hosts = Hosts(
+            self.tasks,
+            on_sessions=self.broadcaster.request_action,
+            on_state=self.broadcaster.push_hosts,
+        )
         self.conflicts = ConflictForecast(
             lambda: self.registry.state.workspaces,
             lambda: self.events.emit(SessionsChanged("conflict forecast", Change.BACKGROUND)),
@@ -195,6 +204,7 @@ class Services:
             self.refresher.prune_loop(self.workspaces.prune_trash), name="trash-prune-loop"
         )
         self.tasks.spawn(self._warm_up(), name="warm-up")
+        self.hosts.apply(self.config.hosts)
 
     async def _warm_up(self) -> None:
         """Import GitPython (~60-90 ms) in a worker thread once start-up is over, so that the
@@ -215,6 +225,7 @@ class Services:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.hosts.close()
         self.git_remote.close()
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
@@ -232,6 +243,8 @@ class Services:
         for w in out:  # from caches: the forecast's last answer, the rounds kept in the state
             w["conflicts"] = self.conflicts.of(w["id"])
             w["review_rounds"] = rounds.get(w["id"], 0)
+        if len(self.hosts):  # every host's last workspaces, ids prefixed: one order by id
+            out = sorted(out + self.hosts.workspaces(), key=lambda w: str(w["id"]))
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -240,6 +253,7 @@ class Services:
             "uptime_s": round(time.time() - self.started_at, 1),
             "workspaces": len(self.registry.state.workspaces),
             "sessions": len(self.registry.state.sessions),
+            "hosts": len(self.hosts),
             "dashboard_clients": len(self.broadcaster.clients),
             "terminal_viewers": sum(len(s.viewers) for s in self.terminals.streams.values()),
             "pushes": self.broadcaster.pushes,
@@ -266,6 +280,7 @@ class Services:
         self.config = new
         self.sessions.log_max = new.log_max_bytes
         self.events.emit(ConfigChanged())
+        self.hosts.apply(new.hosts)
         return new
 
     # -- workspaces: scan, dispose, restore -------------------------------------------------

@@ -1,0 +1,206 @@
+"""The link to one host: one connection to its ``/ws/dashboard``, its last workspaces, its state.
+
+States (``LinkState``): ``reconnecting`` until the host's first ``sessions`` message arrives,
+then ``connected``; a connection that fails or drops goes back to ``reconnecting`` and, after
+``offline_after`` failed attempts in a row, ``offline``. Attempts go on all the while, spaced by
+an exponential backoff with jitter (``Backoff``). ``since`` is when the state last changed,
+``error`` the last failure ("" while connected). A dropped host keeps its last workspaces: the
+state says they are stale. Pings (``ping_interval``, ``ping_timeout``) notice a host that stops
+answering without closing (a frozen process, a pulled cable).
+
+Time and chance are injected (``now``, ``wait``, ``random``) so the backoff is tested on a
+virtual clock. Changes are reported through two callbacks: ``on_sessions`` (new workspaces)
+and ``on_state``; the link never awaits anything of another host's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import logging
+import random as random_mod
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import hostids
+from .errors import AppError
+from .hostclient import HostClient, describe
+from .models import rfc3339
+
+log = logging.getLogger(__name__)
+
+
+class LinkState(enum.Enum):
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """``base * factor**n`` seconds before the attempt after ``n + 1`` failures, at most
+    ``cap``, scaled by a random factor in [1 - jitter, 1]: links that dropped together (the
+    network came back) do not all retry in the same instant."""
+
+    base: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+    jitter: float = 0.5
+
+    def delay(self, failures: int, rand: float) -> float:
+        raw = min(self.cap, self.base * self.factor ** max(0, failures - 1))
+        return raw * (1.0 - self.jitter * rand)
+
+
+async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+class LinkClosed(Exception):
+    pass
+
+
+class HostLink:
+    def __init__(
+        self,
+        client: HostClient,
+        *,
+        on_sessions: Callable[[], None],
+        on_state: Callable[[], None],
+        now: Callable[[], float] = time.time,
+        wait: Callable[[asyncio.Event, float], Awaitable[None]] = wait_or_timeout,
+        random: Callable[[], float] = random_mod.random,
+        backoff: Backoff = Backoff(),
+        ping_interval: float = 5.0,
+        ping_timeout: float = 5.0,
+        offline_after: int = 3,
+    ) -> None:
+        self.client = client
+        self.name = client.name
+        self._on_sessions = on_sessions
+        self._on_state = on_state
+        self._now = now
+        self._wait = wait
+        self._random = random
+        self.backoff = backoff
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.offline_after = offline_after
+        self.state = LinkState.RECONNECTING
+        self.since = now()
+        self.error = ""
+        self.failures = 0  # failed attempts since the last connection
+        self.updates = 0  # sessions messages received
+        self.workspaces: list[dict[str, Any]] = []  # the last ones, ids prefixed
+        self._session_ids: frozenset[str] = frozenset()
+        self._workspace_ids: frozenset[str] = frozenset()
+        self._wake = asyncio.Event()
+        self._updated = asyncio.Event()
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state.value,
+            "since": rfc3339(self.since),
+            "error": self.error,
+        }
+
+    def has_session(self, remote_id: str) -> bool:
+        return remote_id in self._session_ids
+
+    def has_workspace(self, remote_id: str) -> bool:
+        return remote_id in self._workspace_ids
+
+    def poke(self) -> None:
+        """Try again now (the address changed: a tunnel came up)."""
+        self._wake.set()
+
+    async def next_update(self, after: int, timeout: float) -> bool:
+        """Wait until more than ``after`` sessions messages have arrived (True), or ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.updates <= after:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            self._updated.clear()
+            await wait_or_timeout(self._updated, remaining)
+        return True
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, follow, reconnect: until cancelled (the host was removed, or shutdown)."""
+        try:
+            await self.client.endpoint.start()
+            while True:
+                try:
+                    await self._follow()
+                    error = "the host closed the connection"
+                except (OSError, AppError, LinkClosed, TimeoutError, ValueError) as e:
+                    error = e.message if isinstance(e, AppError) else describe(e)
+                except Exception as e:  # websockets' own errors and anything else: retried
+                    error = describe(e)
+                self._lost(error)
+                self._wake.clear()
+                await self._wait(self._wake, self.backoff.delay(self.failures, self._random()))
+        finally:
+            with contextlib.suppress(Exception):
+                await self.client.endpoint.stop()
+            with contextlib.suppress(Exception):
+                await self.client.close()
+
+    async def _follow(self) -> None:
+        base = self.client.endpoint.base_url()
+        if base is None:
+            raise LinkClosed(self.client.endpoint.error or "not reachable yet")
+        async with self.client.socket(
+            "/ws/dashboard", ping_interval=self.ping_interval, ping_timeout=self.ping_timeout
+        ) as ws:
+            async for raw in ws:
+                self._receive(raw)
+
+    def _receive(self, raw: str | bytes) -> None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(msg, dict) or msg.get("type") != "sessions":
+            return  # config, hosts, progress: the host's own business
+        self.workspaces = hostids.workspaces(self.name, msg.get("workspaces"))
+        prefix = len(self.name) + len(hostids.SEP)
+        self._workspace_ids = frozenset(w["id"][prefix:] for w in self.workspaces)
+        self._session_ids = frozenset(
+            s["id"][prefix:] for w in self.workspaces for s in w["sessions"]
+        )
+        self.updates += 1
+        self._updated.set()
+        if self.state is not LinkState.CONNECTED:
+            self.failures = 0
+            self._set(LinkState.CONNECTED, "")
+        self._on_sessions()
+
+    def _lost(self, error: str) -> None:
+        self.failures += 1
+        state = LinkState.OFFLINE if self.failures >= self.offline_after else LinkState.RECONNECTING
+        if state is LinkState.RECONNECTING and self.state is LinkState.OFFLINE:
+            state = LinkState.OFFLINE  # offline until it is back, not flapping in between
+        log.info("host %s: %s (%s)", self.name, error, state.value)
+        self._set(state, error)
+
+    def _set(self, state: LinkState, error: str) -> None:
+        if state is self.state and error == self.error:
+            return
+        if state is not self.state:
+            self.since = self._now()
+        self.state = state
+        self.error = error
+        self._on_state()
