@@ -438,8 +438,13 @@ def _hosts(value: Any, string: Any) -> tuple[Host, ...]:
             raise ConfigError(f'{where} has both "url" and "ssh": a host is reached one way')
         if "url" in item:
             url = string(f"{where}.url", item["url"]).rstrip("/")
-            parsed = urllib.parse.urlsplit(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            try:
+                parsed = urllib.parse.urlsplit(url)
+                ok = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+                parsed.port  # noqa: B018 (raises for a port that is not one)
+            except ValueError:
+                ok = False
+            if not ok:
                 raise ConfigError(f"{where}.url must be an http:// or https:// address")
             if parsed.query or parsed.fragment or parsed.username or parsed.password:
                 raise ConfigError(

@@ -548,3 +548,27 @@ async def test_output_only_changes_are_throttled() -> None:
     times += [clock.now - start for m in t.take() if m["type"] == "sessions"]
     assert times == [0.0, 0.5, 1.0, 1.5]  # at most one push per 0.5 s
     assert t.versions()[-1] == 12  # and the last one is never lost
+
+
+async def test_hosts_come_after_the_greeting_and_only_the_newest_is_kept() -> None:
+    world = World()
+    states = [{"name": "gpu-box", "state": "reconnecting", "since": "t0", "error": ""}]
+    b = Broadcaster(
+        world.snapshot,
+        lambda: dict(world.config),
+        debounce=lambda: WINDOW,
+        hosts=lambda: [dict(h) for h in states],
+    )
+    c = b.register()
+    states[0]["state"] = "connected"
+    b.push_hosts()  # before the first send: still after sessions and config, newest state
+    batch = [json.loads(t) for t in await c.next_batch()]
+    assert [m["type"] for m in batch] == ["sessions", "config", "hosts"]
+    assert batch[2]["hosts"][0]["state"] == "connected"
+    assert [m["seq"] for m in batch] == sorted(m["seq"] for m in batch)
+    for state in ("reconnecting", "offline"):
+        states[0]["state"] = state
+        b.push_hosts()
+    (only,) = [json.loads(t) for t in await c.next_batch()]
+    assert only["type"] == "hosts" and only["hosts"][0]["state"] == "offline"
+    assert only["seq"] > batch[2]["seq"]

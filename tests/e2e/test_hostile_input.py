@@ -360,6 +360,15 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
         (("workspaces", "snapshot_keep_days"), {}),
         (("allowed_origins", 0), {"allowed_origins": ["http://x"]}),
         (("hosts", 0, "name"), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
+        (("hosts", 0, "url"), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
+        (("hosts", 0, "token"), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
+        (("hosts", 0, "ssh"), {"hosts": [{"name": "h", "ssh": "me@lab", "remote_port": 9}]}),
+        (
+            ("hosts", 0, "remote_port"),
+            {"hosts": [{"name": "h", "ssh": "me@lab", "remote_port": 9}]},
+        ),
+        (("hosts", 0, "has_token"), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
+        (("hosts", 0), {"hosts": [{"name": "h", "url": "http://127.0.0.1:9"}]}),
         (("quick_launch", 0, "name"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
         (("quick_launch", 0, "target"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
         (("quick_launch", 0, "prompt"), {"quick_launch": [{"name": "q", "target": "echo"}]}),
@@ -372,6 +381,7 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "compat.check_branch_conflict": [
         (("repo",), {"repo": "proj", "branch": "b"}),
         (("branch",), {"repo": "proj", "branch": "b"}),
+        (("host",), {"repo": "proj", "branch": "b"}),
     ],
     "compat.suggest_branch": [(("prompt",), {"prompt": "p"})],
     "api.nickname": [(("nickname",), {"nickname": "n"})],
