@@ -100,17 +100,21 @@ class HostLink:
         self.workspaces: list[dict[str, Any]] = []  # the last ones, ids prefixed
         self._session_ids: frozenset[str] = frozenset()
         self._workspace_ids: frozenset[str] = frozenset()
+        self.catalogue: dict[str, Any] = {"repos": [], "run_targets": []}
         self._wake = asyncio.Event()
         self._updated = asyncio.Event()
 
     # -- reads ------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        """The host's entry in the ``hosts`` message: its state, and what a spawn form needs
+        to offer for it (its repos and run targets, from its last ``config`` message)."""
         return {
             "name": self.name,
             "state": self.state.value,
             "since": rfc3339(self.since),
             "error": self.error,
+            **self.catalogue,
         }
 
     def has_session(self, remote_id: str) -> bool:
@@ -173,8 +177,16 @@ class HostLink:
             msg = json.loads(raw)
         except ValueError:
             return
-        if not isinstance(msg, dict) or msg.get("type") != "sessions":
-            return  # config, hosts, progress: the host's own business
+        if not isinstance(msg, dict):
+            return
+        if msg.get("type") == "config":
+            catalogue = _catalogue(msg.get("config"))
+            if catalogue != self.catalogue:
+                self.catalogue = catalogue
+                self._on_state()
+            return
+        if msg.get("type") != "sessions":
+            return  # hosts, progress: the host's own business
         self.workspaces = hostids.workspaces(self.name, msg.get("workspaces"))
         prefix = len(self.name) + len(hostids.SEP)
         self._workspace_ids = frozenset(w["id"][prefix:] for w in self.workspaces)
@@ -204,3 +216,22 @@ class HostLink:
         self.state = state
         self.error = error
         self._on_state()
+
+
+def _catalogue(config: Any) -> dict[str, Any]:
+    """The host's repos (``name``, ``url``) and run targets (``name``, ``type``): what a spawn
+    on it can name. Nothing else of its config is kept."""
+    config = config if isinstance(config, dict) else {}
+
+    def items(key: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
+        value = config.get(key)
+        return [
+            {f: item[f] for f in fields if isinstance(item.get(f), str)}
+            for item in (value if isinstance(value, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+        ]
+
+    return {
+        "repos": items("repos", ("name", "url")),
+        "run_targets": items("run_targets", ("name", "type")),
+    }

@@ -17,6 +17,8 @@ export interface SpawnRequest {
   nickname?: string;
   workspace_id?: string;
   request_id?: string;
+  /** A configured host's name: the spawn runs there (docs/API.md#hosts). */
+  host?: string;
 }
 
 export type SpawnItem =

@@ -324,6 +324,7 @@ export class App {
   private render(): void {
     const now = Date.now();
     const { workspaces, config } = this.state;
+    this.spawn.setHosts(this.state.hosts);
     if (config) {
       this.spawn.setConfig(config);
       this.firstRunForm.setConfig(config);
@@ -335,7 +336,7 @@ export class App {
     setHidden(this.loading, workspaces !== null);
     if (workspaces !== null) {
       const visible = visibleWorkspaces(workspaces, this.prefs.filter, this.prefs.sort);
-      this.list.update(visible, now);
+      this.list.update(visible, now, this.state.hosts);
       this.spawn.setWorkspaces(workspaces);
       const t = totals(workspaces);
       setText(

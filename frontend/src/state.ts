@@ -1,10 +1,11 @@
 // Message dispatch and the dashboard state reducer. Pure: no DOM, no network.
 
-import type { Config, Conflict, Session, Workspace, WorkspaceProgress } from "./types";
+import type { Config, Conflict, HostStatus, Session, Workspace, WorkspaceProgress } from "./types";
 
 export type ServerMessage =
   | { type: "sessions"; workspaces: Workspace[]; seq?: number }
   | { type: "config"; config: Config }
+  | { type: "hosts"; hosts: HostStatus[] }
   | ({ type: "workspace_progress" } & WorkspaceProgress);
 
 export interface ProgressEntry extends WorkspaceProgress {
@@ -21,6 +22,8 @@ export interface DashboardState {
   receivedAt: number | null;
   /** Workspaces being prepared for a spawn, keyed by request id (or repo+branch). */
   progress: Record<string, ProgressEntry>;
+  /** The configured hosts and their connection states (the `hosts` message); [] without any. */
+  hosts: HostStatus[];
 }
 
 export const initialState: DashboardState = {
@@ -29,6 +32,7 @@ export const initialState: DashboardState = {
   seq: null,
   receivedAt: null,
   progress: {},
+  hosts: [],
 };
 
 /** A finished (ready/error) progress entry stays visible this long. */
@@ -60,6 +64,7 @@ export function normalizeSession(raw: unknown): Session | null {
     exit_status: typeof raw.exit_status === "number" && Number.isFinite(raw.exit_status) ? raw.exit_status : null,
     ...(raw.run_state === "running" || raw.run_state === "done" || raw.run_state === "exited" ? { run_state: raw.run_state } : {}),
     workspace_id: str(raw.workspace_id),
+    host: str(raw.host),
   };
 }
 
@@ -87,6 +92,22 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     git_error: str(raw.git_error),
     conflicts: normalizeConflicts(raw.conflicts),
     review_rounds: num(raw.review_rounds),
+    host: str(raw.host),
+  };
+}
+
+const HOST_STATES = new Set(["connected", "reconnecting", "offline"]);
+
+export function normalizeHost(raw: unknown): HostStatus | null {
+  if (!isObject(raw) || typeof raw.name !== "string" || raw.name === "") return null;
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isObject) : []);
+  return {
+    name: raw.name,
+    state: HOST_STATES.has(str(raw.state)) ? (raw.state as HostStatus["state"]) : "offline",
+    since: str(raw.since),
+    error: str(raw.error),
+    repos: list(raw.repos).map((r) => ({ name: str(r.name), url: str(r.url) })).filter((r) => r.name),
+    run_targets: list(raw.run_targets).map((t) => ({ name: str(t.name), type: str(t.type, "command") })).filter((t) => t.name),
   };
 }
 
@@ -150,6 +171,10 @@ export function applyMessage(state: DashboardState, msg: { type: string } | null
     case "config": {
       if (!isObject(m.config)) return state;
       return { ...state, config: normalizeConfig(m.config) };
+    }
+    case "hosts": {
+      if (!Array.isArray(m.hosts)) return state;
+      return { ...state, hosts: m.hosts.map(normalizeHost).filter((x): x is HostStatus => x !== null) };
     }
     case "workspace_progress": {
       const p: WorkspaceProgress = {

@@ -80,6 +80,8 @@ async def test_a_host_that_refuses_goes_offline_after_three_attempts_and_keeps_t
         "state": "offline",
         "since": "2023-11-14T22:13:21Z",
         "error": "connection refused",
+        "repos": [],
+        "run_targets": [],
     }
 
 
@@ -96,7 +98,12 @@ async def test_connected_on_the_first_sessions_message_and_stale_data_kept_on_dr
 
     async def host(ws: ServerConnection) -> None:
         await ws.send(json.dumps({"type": "sessions", "seq": 1, "workspaces": payload}))
-        await ws.send(json.dumps({"type": "config", "seq": 2, "config": {}}))
+        config = {
+            "repos": [{"name": "proj", "url": "/src/proj", "secret": "x"}, "junk"],
+            "run_targets": [{"name": "claude", "type": "promptable", "command": "claude"}],
+            "hosts": [{"name": "deeper", "url": "http://x", "token": ""}],
+        }
+        await ws.send(json.dumps({"type": "config", "seq": 2, "config": config}))
         await drop.wait()
 
     async with serve(host, "127.0.0.1", 0) as server:
@@ -115,10 +122,14 @@ async def test_connected_on_the_first_sessions_message_and_stale_data_kept_on_dr
             {"with": "base", "files": ["b"]},
         ]
         assert link.has_session("proj-001-abc") and link.has_workspace("proj-001")
+        await until(lambda: bool(link.status()["repos"]))
+        assert link.status()["repos"] == [{"name": "proj", "url": "/src/proj"}]
+        assert link.status()["run_targets"] == [{"name": "claude", "type": "promptable"}]
         clock.t += 7
         drop.set()  # the host closes: reconnecting at once, its workspaces kept
         await until(lambda: link.state is not LinkState.CONNECTED)
         assert link.state is LinkState.RECONNECTING and link.error
         assert [x["id"] for x in link.workspaces] == ["gpu-box:proj-001"]
         await group.close()
-    assert log[:3] == ["connected@0", "sessions:1", "reconnecting@7"]
+    assert log[:2] == ["connected@0", "sessions:1"]
+    assert log[log.index("sessions:1") :].count("reconnecting@7") == 1

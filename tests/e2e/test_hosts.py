@@ -116,6 +116,9 @@ async def test_dashboard_gets_hosts_after_the_greeting_and_remote_changes(cluste
         hosts = d.of_type("hosts")[0]["hosts"]
         assert [h["name"] for h in hosts] == list(HOSTS)
         assert all(h["state"] == "connected" and h["since"].endswith("Z") for h in hosts)
+        # what a spawn form offers for each host: its own repos and run targets
+        assert [h["repos"][0]["name"] for h in hosts] == [f"r{n}" for n in HOSTS]
+        assert "shell" in [t["name"] for t in hosts[0]["run_targets"]]
         assert all(isinstance(m["seq"], int) for _, m in d.messages)
         # a change made on the host itself (not through us) reaches our clients
         cluster.hosts["lab"].spawn(repo="rlab", branch="main", targets={"sleeper": 1})

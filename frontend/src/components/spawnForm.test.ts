@@ -49,3 +49,37 @@ describe("spawn form: detected agents and quick launch", () => {
     expect(prompt.disabled).toBe(false);
   });
 });
+
+describe("spawn form: hosts", () => {
+  it("offers a machine when hosts are configured, with that host's repos and targets, and sends host", async () => {
+    const sent: unknown[] = [];
+    const spawnApi = {
+      ...api,
+      spawn: async (body: unknown) => {
+        sent.push(body);
+        return { ok: true as const, status: 200, data: [] };
+      },
+    } as unknown as Api;
+    const form = new SpawnForm(spawnApi, { onSpawned: () => {} });
+    form.setConfig(config);
+    await settle();
+    const host = form.el.querySelector<HTMLSelectElement>('[data-testid="spawn-host"]')!;
+    expect((host.parentElement as HTMLElement).hidden).toBe(true);
+    form.setHosts([
+      { name: "gpu-box", state: "connected", since: "", error: "", repos: [{ name: "big", url: "/srv/big" }], run_targets: [{ name: "train", type: "command" }] },
+    ]);
+    expect((host.parentElement as HTMLElement).hidden).toBe(false);
+    expect([...host.options].map((o) => o.value)).toEqual(["", "gpu-box"]);
+    host.value = "gpu-box";
+    host.dispatchEvent(new Event("change"));
+    const repo = form.el.querySelector<HTMLSelectElement>('[data-testid="spawn-repo"]')!;
+    expect([...repo.options].map((o) => o.value)).toEqual(["big"]);
+    expect(form.el.querySelector('[data-testid="spawn-target-train"]')).not.toBeNull();
+    expect(form.el.querySelector('[data-testid="spawn-target-shell"]')).toBeNull();
+    form.el.querySelector<HTMLInputElement>('[data-testid="spawn-target-train"]')!.value = "1";
+    form.el.querySelector<HTMLInputElement>('[data-testid="spawn-branch"]')!.value = "exp";
+    form.el.dispatchEvent(new Event("submit"));
+    await settle();
+    expect(sent).toEqual([expect.objectContaining({ host: "gpu-box", repo: "big", branch: "exp", targets: { train: 1 } })]);
+  });
+});

@@ -4,7 +4,7 @@
 import { type Api, newRequestId, type SpawnItem, type SpawnRequest } from "../api";
 import { h, setHidden, setText } from "../dom";
 import { sessionHref } from "../router";
-import type { Config, QuickLaunch, RunTarget, Workspace } from "../types";
+import type { Config, HostStatus, QuickLaunch, RepoConfig, RunTarget, Workspace } from "../types";
 import { repoName, sessionLabel, sessionTag } from "../view";
 
 export const MAX_COUNT = 20;
@@ -19,6 +19,11 @@ export interface SpawnFormHooks {
 export class SpawnForm {
   readonly el: HTMLFormElement;
   private readonly where: HTMLSelectElement;
+  /** Which machine a new workspace is made on: "" this one, else a configured host. */
+  private readonly hostSel: HTMLSelectElement;
+  private readonly hostField: HTMLDivElement;
+  private hosts: HostStatus[] = [];
+  private hostSig = "";
   private readonly repo: HTMLSelectElement;
   private readonly branch: HTMLInputElement;
   private readonly branches: HTMLDataListElement;
@@ -54,7 +59,15 @@ export class SpawnForm {
   constructor(private readonly api: Api, private readonly hooks: SpawnFormHooks) {
     const ids = { where: nextId("spawn-where"), repo: nextId("spawn-repo"), branch: nextId("spawn-branch"), prompt: nextId("spawn-prompt"), nick: nextId("spawn-nick"), hint: nextId("spawn-hint"), dl: nextId("spawn-branches") };
     this.where = h("select", { testid: "spawn-workspace", attrs: { id: ids.where } });
-    this.where.addEventListener("change", () => this.syncMode());
+    this.where.addEventListener("change", () => {
+      this.syncMode();
+      this.syncCatalogue();
+    });
+    const hostId = nextId("spawn-host");
+    this.hostSel = h("select", { testid: "spawn-host", attrs: { id: hostId } });
+    this.hostSel.addEventListener("change", () => this.syncCatalogue());
+    this.hostField = h("div", { class: "field" }, h("label", { attrs: { for: hostId }, text: "Machine" }), this.hostSel);
+    this.hostField.hidden = true;
     this.repo = h("select", { testid: "spawn-repo", attrs: { id: ids.repo } });
     this.repo.addEventListener("change", () => this.syncBranches());
     this.branches = h("datalist", { attrs: { id: ids.dl } });
@@ -96,6 +109,7 @@ export class SpawnForm {
       { class: "spawn-form", testid: "spawn-form", attrs: { "aria-labelledby": "spawn-heading", novalidate: true } },
       h("h2", { attrs: { id: "spawn-heading" }, text: "Spawn sessions" }),
       h("div", { class: "field" }, h("label", { attrs: { for: ids.where }, text: "Where" }), this.where),
+      this.hostField,
       this.newFields,
       this.quickField,
       h("fieldset", { class: "field" }, h("legend", { text: "Targets and how many of each" }), this.targetsBox),
@@ -130,27 +144,33 @@ export class SpawnForm {
     if (this.config) this.setConfig(this.config);
   }
 
+  /** The configured hosts (the `hosts` message): a "Machine" choice appears when there are any. */
+  setHosts(hosts: HostStatus[]): void {
+    this.hosts = hosts;
+    const sig = JSON.stringify(hosts.map((x) => [x.name, x.state]));
+    if (sig !== this.hostSig) {
+      this.hostSig = sig;
+      const keep = this.hostSel.value;
+      this.hostSel.replaceChildren(
+        h("option", { attrs: { value: "" }, text: "This machine" }),
+        ...hosts.map((x) => h("option", { attrs: { value: x.name }, text: x.state === "connected" ? x.name : `${x.name} (${x.state})` })),
+      );
+      if (keep && hosts.some((x) => x.name === keep)) this.hostSel.value = keep;
+      this.syncMode();
+    }
+    this.syncCatalogue();
+  }
+
+  /** The machine a spawn goes to: the chosen workspace's, else the "Machine" choice. */
+  private currentHost(): HostStatus | null {
+    const ws = this.where.value ? this.workspaces.find((w) => w.id === this.where.value) : undefined;
+    const name = ws ? (ws.host ?? "") : this.hostSel.value;
+    return this.hosts.find((x) => x.name === name) ?? null;
+  }
+
   setConfig(config: Config): void {
     this.config = config;
-    const repoSig = JSON.stringify(config.repos);
-    if (repoSig !== this.repoSig) {
-      this.repoSig = repoSig;
-      const keep = this.repo.value;
-      this.repo.replaceChildren(...config.repos.map((r) => h("option", { attrs: { value: r.name || r.url, title: r.url }, text: r.name || r.url })));
-      if (config.repos.length === 0) this.repo.append(h("option", { attrs: { value: "", selected: true }, text: "No repositories yet" }));
-      this.hasRepos = config.repos.length > 0;
-      this.syncMode();
-      if (keep && [...this.repo.options].some((o) => o.value === keep)) this.repo.value = keep;
-      this.syncBranches();
-    }
-    const configured = new Set(config.run_targets.map((t) => t.name));
-    const targets = [...config.run_targets, ...this.detected.filter((t) => !configured.has(t.name))];
-    const targetSig = JSON.stringify(targets.map((t) => [t.name, t.type]));
-    if (targetSig !== this.targetSig) {
-      this.targetSig = targetSig;
-      this.targets = targets;
-      this.renderTargets();
-    }
+    this.syncCatalogue();
     const own = (Array.isArray(config.quick_launch) ? config.quick_launch : []).filter((p) => p.target || !p.command);
     const presets = [...own, ...this.builtinPresets];
     const quickSig = JSON.stringify(presets);
@@ -162,6 +182,37 @@ export class SpawnForm {
         ...presets.map((p, i) => h("option", { attrs: { value: String(i), title: p.prompt }, text: p.target ? `${p.name} (${p.target})` : p.name })),
       );
       this.quickField.hidden = presets.length === 0;
+    }
+  }
+
+  /** Repos and run targets of the machine chosen: this one's config, or the host's own. */
+  private syncCatalogue(): void {
+    const config = this.config;
+    if (!config) return;
+    const host = this.currentHost();
+    const repos: RepoConfig[] = host ? host.repos : config.repos;
+    const repoSig = JSON.stringify([host?.name ?? "", repos]);
+    if (repoSig !== this.repoSig) {
+      this.repoSig = repoSig;
+      const keep = this.repo.value;
+      this.repo.replaceChildren(...repos.map((r) => h("option", { attrs: { value: r.name || r.url, title: r.url }, text: r.name || r.url })));
+      if (repos.length === 0) this.repo.append(h("option", { attrs: { value: "", selected: true }, text: "No repositories yet" }));
+      this.hasRepos = repos.length > 0;
+      this.syncMode();
+      if (keep && [...this.repo.options].some((o) => o.value === keep)) this.repo.value = keep;
+      this.syncBranches();
+    }
+    let targets: RunTarget[];
+    if (host) targets = host.run_targets.map((t) => ({ name: t.name, type: t.type === "promptable" ? "promptable" : "command", command: "" }));
+    else {
+      const configured = new Set(config.run_targets.map((t) => t.name));
+      targets = [...config.run_targets, ...this.detected.filter((t) => !configured.has(t.name))];
+    }
+    const targetSig = JSON.stringify(targets.map((t) => [t.name, t.type]));
+    if (targetSig !== this.targetSig) {
+      this.targetSig = targetSig;
+      this.targets = targets;
+      this.renderTargets();
     }
   }
 
@@ -275,6 +326,7 @@ export class SpawnForm {
     this.submit.disabled = this.busy || (!existing && !this.hasRepos);
     this.branch.disabled = existing;
     setHidden(this.newFields, existing);
+    setHidden(this.hostField, existing || this.hosts.length === 0);
     setText(this.submit, existing ? "Spawn into workspace" : "Spawn");
   }
 
@@ -321,6 +373,7 @@ export class SpawnForm {
     } else {
       body.repo = this.repo.value;
       body.branch = this.branch.value.trim();
+      if (this.hostSel.value && this.hosts.length) body.host = this.hostSel.value;
       if (!body.repo) {
         this.showError("Add a repository first.");
         return;

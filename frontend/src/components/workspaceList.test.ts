@@ -199,3 +199,32 @@ describe("WorkspaceList rendering", () => {
     expect(q('[data-testid="session-repo-001-a"] [data-testid="open-session"]').getAttribute("href")).toBe("#/session/repo-001-a");
   });
 });
+
+describe("WorkspaceList with hosts", () => {
+  const hosts = [
+    { name: "gpu-box", state: "connected" as const, since: "2024-01-15T10:30:00Z", error: "", repos: [], run_targets: [] },
+    { name: "lab", state: "offline" as const, since: "2024-01-15T10:35:00Z", error: "connection refused", repos: [], run_targets: [] },
+  ];
+
+  it("sections the cards by machine, this one first, a host not connected marked stale", () => {
+    const list = new WorkspaceList(actions());
+    document.body.replaceChildren(list.el);
+    const all = [
+      workspace(1, { id: "gpu-box:repo-001", host: "gpu-box" }),
+      workspace(2),
+      workspace(3, { id: "lab:repo-003", host: "lab" }),
+    ];
+    list.update(visibleWorkspaces(all, "all", "name"), NOW, hosts);
+    const order = [...list.el.children].map((el) => (el as HTMLElement).dataset.host ?? (el as HTMLElement).dataset.testid);
+    expect(order).toEqual(["", "workspace-repo-002", "gpu-box", "workspace-gpu-box:repo-001", "lab", "workspace-lab:repo-003"]);
+    const lab = q('[data-testid="host-heading"][data-host="lab"]');
+    expect(lab.classList.contains("is-stale")).toBe(true);
+    expect(lab.textContent).toContain("offline");
+    expect(lab.querySelector('[data-testid="host-state"]')!.getAttribute("title")).toContain("connection refused");
+    expect(q('[data-testid="workspace-lab:repo-003"]').classList.contains("is-stale")).toBe(true);
+    expect(q('[data-testid="workspace-gpu-box:repo-001"]').classList.contains("is-stale")).toBe(false);
+    // no hosts and no remote workspaces: no headings at all, as before
+    list.update(visibleWorkspaces([workspace(2)], "all", "name"), NOW, []);
+    expect(list.el.querySelectorAll('[data-testid="host-heading"]')).toHaveLength(0);
+  });
+});
