@@ -109,11 +109,10 @@ class Services:
             hosts=lambda: self.hosts.statuses(),
         )
         self.events.subscribe(self.broadcaster.on_event)
-        # A host's push went through its own debounce: it is passed on at once (the action
-        # path, whose flood guard holds many hosts together to a rate clients can take).
+        # A host's push went through its own debounce: it is passed on at once.
         self.hosts = Hosts(
             self.tasks,
-            on_sessions=self.broadcaster.request_action,
+            on_sessions=self.broadcaster.request_remote,
             on_state=self.broadcaster.push_hosts,
         )
         self.conflicts = ConflictForecast(
