@@ -12,13 +12,14 @@ as configured; an ssh host's tunnel, once one is plugged in (until then it is un
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import hostids
 from .config import Host
-from .errors import BadRequest, HostUnavailable, NotFound
+from .errors import AppError, BadRequest, HostUnavailable, NotFound
 from .hostclient import Endpoint, FixedUrl, HostClient, Unreachable
 from .hostlink import HostLink, LinkState
 from .tasks import TaskGroup
@@ -118,6 +119,24 @@ class Hosts:
 
     def links(self) -> list[HostLink]:
         return [remote.link for remote in self._remotes.values()]
+
+    async def gather(self, path: str, timeout: float) -> list[tuple[str, Any]]:
+        """``GET path`` on every connected host at once: ``(name, JSON answer)`` of those that
+        answered 200 within ``timeout``; the others are left out (their state says why)."""
+
+        async def one(remote: Remote) -> tuple[str, Any] | None:
+            try:
+                async with asyncio.timeout(timeout):
+                    answer = await remote.link.client.request("GET", path)
+                if answer.status != 200:
+                    return None
+                return remote.config.name, json.loads(answer.body)
+            except (AppError, TimeoutError, ValueError):
+                return None
+
+        remotes = [r for r in self._remotes.values() if r.connected]
+        answers = await asyncio.gather(*(one(r) for r in remotes))
+        return [a for a in answers if a is not None]
 
     # -- routing ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import auth
+from . import auth, hostids
 from . import config as config_mod
 from .agents import AgentDetector
 from .attention import AttentionMonitor
@@ -48,7 +48,11 @@ from .workspaces import Restored, ScanResult, WorkspaceManager
 
 log = logging.getLogger(__name__)
 
-WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
+WARM_UP_AFTER_SECONDS = 1.0
+HOST_READ_TIMEOUT = 3.0  # a list gathered from the hosts leaves out those slower than this
+SNAPSHOT_IDS = frozenset(
+    {"id", "workspace_id"}
+)  # after the start-up's own work (healthz answers in ~0.3 s)
 
 
 @dataclass(frozen=True)
@@ -292,9 +296,19 @@ class Services:
             await self.sessions.end(s)
         return result
 
-    def disposed(self) -> list[dict[str, Any]]:
+    async def disposed(self) -> list[dict[str, Any]]:
+        """The snapshots kept here and on every connected host (ids prefixed), newest first."""
         days = self.config.snapshot_keep_days
-        return [s.payload(days) for s in self.trash.newest_first()]
+        out = [{**s.payload(days), "host": ""} for s in self.trash.newest_first()]
+        if not len(self.hosts):
+            return out
+        for name, answer in await self.hosts.gather("/api/disposed", timeout=HOST_READ_TIMEOUT):
+            items = answer if isinstance(answer, list) else []
+            for item in hostids.answer(name, items, id_keys=SNAPSHOT_IDS):
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    out.append({**item, "host": name})
+        out.sort(key=lambda s: str(s.get("disposed_at") or ""), reverse=True)
+        return out
 
     async def restore(self, snapshot_id: str) -> Restored:
         restored = await self.workspaces.restore(snapshot_id)

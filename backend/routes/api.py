@@ -87,7 +87,7 @@ async def dispose_workspace(workspace_id: str) -> Response:
 
 @bp.get("/disposed")
 async def disposed() -> Response:
-    return jsonify(services().disposed())
+    return jsonify(await services().disposed())
 
 
 @bp.post("/disposed/<snapshot_id>/restore")

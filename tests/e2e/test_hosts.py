@@ -185,6 +185,30 @@ def test_dispose_a_remote_session_and_workspace(cluster: Cluster) -> None:
     assert cluster.hosts["nas"].workspace(wid.split(":", 1)[1]) is None
 
 
+def test_a_hosts_disposed_work_is_listed_and_restored_through_us(cluster: Cluster) -> None:
+    wid = spawn_on(cluster, "nas", "sleeper")["workspace_id"]
+    path = Path(cluster.local.workspace(wid)["path"])  # type: ignore[index]
+    (path / "notes.txt").write_text("only here\n")
+    with cluster.local.client() as cl:
+        r = cl.post(f"/api/dispose-workspace/{wid}")
+        assert r.status_code == 409, r.text  # the host's own refusal, passed through
+        for s in cluster.local.workspace(wid)["sessions"]:  # type: ignore[index]
+            cl.post(f"/api/dispose/{s['id']}")
+        r = cl.post(f"/api/dispose-workspace/{wid}", json={"force": True})
+        assert r.status_code == 200, r.text
+        listed = cl.get("/api/disposed").json()
+        snap = next(s for s in listed if s["workspace_id"] == wid)  # newest first
+        assert snap["id"].startswith("nas:") and snap["host"] == "nas"
+        assert all(s["host"] in ("", "nas") for s in listed)
+        r = cl.post(f"/api/disposed/{snap['id']}/restore")
+        assert r.status_code == 200, r.text
+        back = r.json()["workspace_id"]
+        assert back.startswith("nas:")
+    restored = cluster.local.workspace(back)
+    assert restored is not None and restored["host"] == "nas"
+    assert (Path(restored["path"]) / "notes.txt").read_text() == "only here\n"
+
+
 def test_config_never_shows_a_remote_token_and_keeps_it_on_save(cluster: Cluster) -> None:
     with cluster.local.client() as cl:
         got = cl.get("/api/config").json()
