@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -109,9 +109,19 @@ def check_host(no_auth: bool, host_header: str | None) -> None:
 
 
 def check_origin(
-    origin: str | None, host_header: str | None, scheme: str, allowed: tuple[str, ...]
+    origin: str | None,
+    host_header: str | None,
+    scheme: str,
+    allowed: tuple[str, ...],
+    forwarded: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """A browser's Origin must be the server's own (or a configured one); none is fine."""
+    """A browser's Origin must be the server's own (or a configured one); none is fine.
+
+    Behind a reverse proxy the page's origin is the proxy's: one that says so with
+    ``X-Forwarded-Host`` (and ``X-Forwarded-Proto``) makes that origin ours too. A page cannot
+    set that header on another site's request (it is not CORS-safelisted, and this server grants
+    no preflight), nor on a WebSocket.
+    """
     if origin is None:
         return
     origin = origin.rstrip("/")
@@ -120,6 +130,10 @@ def check_origin(
     parts = urlsplit(origin)
     own_scheme = "https" if scheme in ("https", "wss") else "http"
     if host_header and parts.scheme == own_scheme and parts.netloc.lower() == host_header.lower():
+        return
+    fwd_host, fwd_proto = (v.split(",", 1)[0].strip() if v else "" for v in forwarded)
+    fwd_scheme = fwd_proto.lower() or own_scheme
+    if fwd_host and parts.scheme == fwd_scheme and parts.netloc.lower() == fwd_host.lower():
         return
     raise Forbidden(f"origin {origin[:200]!r} is not allowed to use this server")
 
@@ -130,6 +144,7 @@ def check_cross_site(
     host_header: str | None,
     scheme: str,
     allowed: tuple[str, ...],
+    forwarded: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """The cross-site rule for writes, the API and the sockets.
 
@@ -142,9 +157,27 @@ def check_cross_site(
     if site == "cross-site":
         raise Forbidden("cross-site requests are refused: use the dashboard this server serves")
     if origin is not None:
-        check_origin(origin, host_header, scheme, allowed)
+        check_origin(origin, host_header, scheme, allowed, forwarded)
     elif site == "same-site":
         raise Forbidden("requests from another site's page are refused")
+
+
+def is_empty_own_page_write(headers: Mapping[str, str]) -> bool:
+    """A write with no body and no ``Content-Type`` that a page of ours (or an allowed origin) sent.
+
+    schmux's dashboard posts its dispose and scan calls as ``fetch(url, {method: "POST"})``. Such
+    a request carries no data, and its ``Origin`` (which a page cannot forge) has already passed
+    the cross-site rule, so it is taken like a JSON write of ``{}``. Without ``Origin`` (scripts),
+    with any ``Content-Type`` but JSON, or with a body, the JSON rule stands.
+    """
+    origin = headers.get("origin")
+    return (
+        origin is not None
+        and origin.strip() not in ("", "null")
+        and "content-type" not in headers
+        and "transfer-encoding" not in headers
+        and headers.get("content-length", "0").strip() == "0"
+    )
 
 
 def check_json_body(content_type: str | None) -> None:

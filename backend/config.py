@@ -177,6 +177,7 @@ class Config:
             "height": self.terminal_height,
         }
         out["sessions"] = {
+            "dashboard_poll_interval_ms": 5000,  # schmux's, read by its dashboard; unused here
             **_obj(self.raw.get("sessions")),
             "git_status_poll_interval_ms": self.git_status_poll_interval_ms,
             "git_status_timeout_ms": self.git_status_timeout_ms,

@@ -7,7 +7,8 @@ In order, for HTTP requests and WebSocket upgrades alike:
 3. The token for every API or socket path but healthz: ``Authorization: Bearer``, or for a
    WebSocket a one-time ``?ticket=`` fetched with the header. Wrong attempts are answered slower
    per client (``auth.FailureThrottle``); the right token never waits.
-4. A write must declare a JSON body (415 otherwise).
+4. A write must declare a JSON body (415 otherwise); one with no body at all from a page that
+   passed the cross-site rule by its ``Origin`` is taken as ``{}`` (schmux's dashboard sends those).
 5. A declared body over the size limit gets 413 once the gate has read and dropped it (up to
    ``DRAIN_LIMIT``): answered before its client finished sending, the close that follows would
    reset the connection, and the client would see no answer at all.
@@ -116,10 +117,11 @@ class Gate:
                 host,
                 str(scope.get("scheme", "http")),
                 self.allowed_origins(),
+                (headers.get("x-forwarded-host"), headers.get("x-forwarded-proto")),
             )
         if protected and self.token is not None:
             await self._check_token(scope, headers, websocket)
-        if mutating:
+        if mutating and not auth.is_empty_own_page_write(headers):
             auth.check_json_body(headers.get("content-type"))
 
     async def _check_token(self, scope: Scope, headers: dict[str, str], websocket: bool) -> None:

@@ -4,6 +4,7 @@
                      {"type":"append","content"}                               write
                      {"type":"error","error"}                                  a bad client frame
     client → server  {"type":"input","data"}  {"type":"resize","cols","rows"}
+                     {"type":"resize","data":"{\"cols\":C,\"rows\":R}"}   schmux's client's form
 
 A client frame is read with ``backend.untrusted`` (no value in it can fail later), then checked
 against the limits below; a bad one becomes a ``BadRequest`` whose message the route sends back
@@ -49,6 +50,20 @@ def _bools(*values: Any) -> bool:
     return any(isinstance(v, bool) for v in values)  # True is an int to Python
 
 
+def _size(message: dict[str, Any]) -> tuple[Any, Any]:
+    """``cols`` and ``rows`` of a resize frame: at its top level, or (schmux's dashboard sends
+    every frame as ``{"type", "data": string}``) inside ``data`` as a JSON object."""
+    if "cols" not in message and "rows" not in message and isinstance(message.get("data"), str):
+        try:
+            inner: Any = untrusted.parse(message["data"])
+        except BadRequest:
+            return None, None
+        if isinstance(inner, dict):
+            return inner.get("cols"), inner.get("rows")
+        return None, None
+    return message.get("cols"), message.get("rows")
+
+
 def parse(raw: str | bytes) -> Frame:
     """One client frame; ``BadRequest`` saying what is wrong with it."""
     try:
@@ -66,7 +81,7 @@ def parse(raw: str | bytes) -> Frame:
             raise BadRequest(f"input is too large (at most {MAX_INPUT} characters per message)")
         return Input(data)
     if kind == "resize":
-        cols, rows = message.get("cols"), message.get("rows")
+        cols, rows = _size(message)
         if not isinstance(cols, int) or not isinstance(rows, int) or _bools(cols, rows):
             raise BadRequest('"resize" needs integer "cols" and "rows"')
         if not (MIN_COLS <= cols <= MAX_COLS and MIN_ROWS <= rows <= MAX_ROWS):

@@ -92,10 +92,19 @@ async def refresh_overlay(workspace_id: str) -> Response:
     return jsonify({"status": "ok", "files_copied": copied.files, "skipped": list(copied.skipped)})
 
 
+def _told(e: AppError) -> tuple[Response, int]:
+    """An error in the shape of schmux's open-in-editor and external-diff answers: its client
+    shows ``message`` (else the bare status text, "Conflict"); ``error`` as on every route."""
+    return jsonify({"error": e.message, "success": False, "message": e.message}), e.status
+
+
 @bp.post("/open-vscode/<workspace_id>")
-async def open_vscode(workspace_id: str) -> Response:
-    ws = services().workspaces.get(workspace_id)
-    started = await asyncio.to_thread(editor.open_in_editor, Path(ws.path))
+async def open_vscode(workspace_id: str) -> Response | tuple[Response, int]:
+    try:
+        ws = services().workspaces.get(workspace_id)
+        started = await asyncio.to_thread(editor.open_in_editor, Path(ws.path))
+    except AppError as e:
+        return _told(e)
     return jsonify({"success": True, "message": f"opened {ws.id} with {started}"})
 
 
@@ -108,9 +117,12 @@ async def suggest_branch() -> Response:
 
 
 @bp.route("/diff-external/<workspace_id>", methods=["GET", "POST"])
-async def diff_external(workspace_id: str) -> Response:
-    services().workspaces.get(workspace_id)
-    raise NotProvided("external diff tools are not supported: use the diff page")
+async def diff_external(workspace_id: str) -> tuple[Response, int]:
+    try:
+        services().workspaces.get(workspace_id)
+        raise NotProvided("external diff tools are not supported: use the diff page")
+    except AppError as e:
+        return _told(e)
 
 
 @bp.get("/auth/secrets")

@@ -17,8 +17,21 @@ export interface SpawnRequest {
   nickname?: string;
   workspace_id?: string;
   request_id?: string;
-  /** A configured host's name: the spawn runs there (docs/API.md#hosts). */
+  /** Another machine's name (docs/API.md#hosts); absent for this machine. */
   host?: string;
+}
+
+/** A configured machine (config `hosts`, docs/API.md#hosts); the server blanks tokens it returns. */
+export type HostEntry =
+  | { name: string; url: string; token: string; has_token?: boolean }
+  | { name: string; ssh: string; remote_port: number; token?: string; has_token?: boolean };
+
+/** POST /api/hosts/test: whether that machine answers, as whom, how fast. */
+export interface HostTestResult {
+  ok: boolean;
+  error: string;
+  version?: string;
+  latency_ms?: number;
 }
 
 export type SpawnItem =
@@ -113,6 +126,10 @@ export class Api {
   }
   updateConfig(partial: Partial<Config>) {
     return this.request<unknown>("POST", "/api/config", partial);
+  }
+  /** Reach a machine as configured (or about to be): nothing is saved. */
+  testHost(entry: HostEntry) {
+    return this.request<HostTestResult>("POST", "/api/hosts/test", entry);
   }
   spawn(body: SpawnRequest) {
     return this.request<SpawnItem[]>("POST", "/api/spawn", body);

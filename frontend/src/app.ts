@@ -7,6 +7,7 @@ import { AddRepoForm } from "./components/addRepoForm";
 import { ConfirmDialog } from "./components/confirmDialog";
 import { ConnectionIndicator } from "./components/connectionIndicator";
 import { DisposedList } from "./components/disposedList";
+import { HostsPanel } from "./components/hostsPanel";
 import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
 import { ReviewView } from "./components/reviewView";
@@ -19,6 +20,7 @@ import type { WorkspaceActions } from "./components/workspaceRow";
 import { type ConnectionStatus, DashboardConnection } from "./connection";
 import { disposeWorkspaceLines, forceNote, keepDays } from "./disposal";
 import { h, setClass, setHidden, setText } from "./dom";
+import { groupByHost, hostLabel } from "./hosts";
 import { needsInputSnapshot, newlyNeedingInput, Notifier } from "./notify";
 import { loadPrefs, type Prefs, savePrefs } from "./prefs";
 import { parseRoute, sessionHref } from "./router";
@@ -57,6 +59,7 @@ export class App {
   private readonly firstRunForm: AddRepoForm;
   private readonly addRepoForm: AddRepoForm;
   private readonly disposed: DisposedList;
+  private readonly hostsPanel: HostsPanel;
   /** Workspace ids of the last snapshot: one leaving means a dispose (maybe by another client). */
   private workspaceIds: Set<string> | null = null;
 
@@ -64,6 +67,7 @@ export class App {
   private readonly staleTime: HTMLSpanElement;
   private readonly authBanner: HTMLDivElement;
   private readonly totalsEl: HTMLParagraphElement;
+  private readonly hostTotals: HTMLParagraphElement;
   private readonly loading: HTMLParagraphElement;
   private readonly empty: HTMLDivElement;
   private readonly emptyText: HTMLParagraphElement;
@@ -127,6 +131,11 @@ export class App {
         ),
       failed: (message) => this.toasts.show(message, "error"),
     });
+    this.hostsPanel = new HostsPanel(this.api, {
+      toast: (message, kind) => this.toasts.show(message, kind),
+      confirm: (title, lines, run, done) =>
+        this.dialog.open({ title, lines, confirmLabel: "Remove", run, onDone: done }),
+    });
     const toolbar = new Toolbar(
       this.prefs,
       (p) => {
@@ -150,6 +159,8 @@ export class App {
     this.authBanner = h("div", { class: "auth-banner", testid: "auth-error", attrs: { role: "alert" } });
     this.authBanner.hidden = true;
     this.totalsEl = h("p", { class: "totals", testid: "totals" });
+    this.hostTotals = h("p", { class: "host-totals", testid: "host-totals" });
+    this.hostTotals.hidden = true;
     this.loading = h("p", { class: "loading", testid: "loading", text: "Waiting for the first update from the server…" });
     this.emptyText = h("p");
     this.showAll = h("button", {
@@ -209,6 +220,7 @@ export class App {
         { class: "side", attrs: { "aria-label": "actions" } },
         h("section", { class: "panel" }, this.spawn.el, this.progress.el),
         this.addRepoDetails,
+        this.hostsPanel.el,
         this.disposed.el,
       ),
     );
@@ -219,6 +231,7 @@ export class App {
         { class: "topbar" },
         h("h1", { class: "brand" }, h("span", { class: "brand-mark", attrs: { "aria-hidden": "true" }, text: "▦" }), "schmux-desktop"),
         this.totalsEl,
+        this.hostTotals,
         this.notifyToggle.el,
         this.indicator.el,
       ),
@@ -325,10 +338,12 @@ export class App {
     const now = Date.now();
     const { workspaces, config } = this.state;
     this.spawn.setHosts(this.state.hosts);
+    this.hostsPanel.setStates(this.state.hosts);
     if (config) {
       this.spawn.setConfig(config);
       this.firstRunForm.setConfig(config);
       this.addRepoForm.setConfig(config);
+      this.hostsPanel.setConfig(config);
     }
     const firstRun = config !== null && config.repos.length === 0;
     setHidden(this.firstRun, !firstRun);
@@ -336,7 +351,7 @@ export class App {
     setHidden(this.loading, workspaces !== null);
     if (workspaces !== null) {
       const visible = visibleWorkspaces(workspaces, this.prefs.filter, this.prefs.sort);
-      this.list.update(visible, now, this.state.hosts);
+      this.list.update(visible, now, this.state.hosts, workspaces);
       this.spawn.setWorkspaces(workspaces);
       const t = totals(workspaces);
       setText(
@@ -346,6 +361,7 @@ export class App {
           `${t.dirty} uncommitted`,
       );
       setClass(this.totalsEl, "has-attention", t.attention > 0);
+      this.renderHostTotals(visible, workspaces);
       const title = t.attention > 0 ? `schmux-desktop — ${t.attention} need${t.attention === 1 ? "s" : ""} attention` : "schmux-desktop";
       if (document.title !== title) document.title = title;
       const noneAtAll = workspaces.length === 0;
@@ -363,6 +379,20 @@ export class App {
     this.progress.update(this.state.progress);
     this.renderStale();
     this.renderRoute();
+  }
+
+  /** With other hosts: "This machine 2/3 · gpu-box 1/1 · lab offline" (running/sessions per host). */
+  private renderHostTotals(visible: ReturnType<typeof visibleWorkspaces>, workspaces: Workspace[]): void {
+    const hosts = this.state.hosts;
+    const shown = hosts.length > 0 || workspaces.some((w) => (w.host ?? "") !== "");
+    setHidden(this.hostTotals, !shown);
+    if (!shown) return;
+    const parts = groupByHost(visible, workspaces, hosts).map((g) => {
+      const state = g.status && g.status.state !== "connected" ? ` (${g.status.state})` : "";
+      return `${hostLabel(g.host)} ${g.totals.running}/${g.totals.sessions}${state}`;
+    });
+    setText(this.hostTotals, parts.join(" · "));
+    this.hostTotals.title = "running / sessions, per machine";
   }
 
   private renderRoute(): void {

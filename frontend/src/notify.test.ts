@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { isNeedsInput, needsInputSnapshot, newlyNeedingInput, NOTIFY_PREF_KEY, Notifier, type NotifierEnv } from "./notify";
+import { isNeedsInput, needsInputSnapshot, newlyNeedingInput, notificationText, NOTIFY_PREF_KEY, Notifier, type NotifierEnv } from "./notify";
 import { makeSession, makeWorkspace } from "./testing";
 import type { Session, Workspace } from "./types";
 
@@ -159,5 +159,15 @@ describe("Notifier", () => {
     const n = new Notifier({}, () => {});
     expect(n.supported).toBe(false);
     expect((await n.setEnabled(true)).enabled).toBe(false);
+  });
+});
+
+describe("notification text", () => {
+  it("names the host of a session on another machine, and not this machine's", () => {
+    const session = makeSession("gpu-box:s1", { nickname: "fixer", nudge_state: "Needs Input", nudge_summary: "Proceed?" });
+    const remote = makeWorkspace("gpu-box:ml-001", [session], { host: "gpu-box", short_repo: "ml", branch: "fix" });
+    expect(notificationText({ session, workspace: remote })).toEqual({ title: "fixer needs input on gpu-box", body: "Proceed?\nml @ fix" });
+    const here = makeWorkspace("ml-001", [session], { host: "", short_repo: "ml", branch: "fix" });
+    expect(notificationText({ session, workspace: here }).title).toBe("fixer needs input");
   });
 });

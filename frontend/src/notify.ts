@@ -54,8 +54,9 @@ export function newlyNeedingInput(prev: ReadonlyMap<string, boolean> | null, wor
 
 export function notificationText({ session, workspace }: Found): { title: string; body: string } {
   const where = [workspace.repo_name || workspace.short_repo || workspace.repo, workspace.branch].filter(Boolean).join(" @ ");
+  const host = workspace.host ?? "";
   return {
-    title: `${sessionLabel(session)} needs input`,
+    title: `${sessionLabel(session)} needs input${host ? ` on ${host}` : ""}`,
     body: `${session.nudge_summary || "Waiting for your answer."}${where ? `\n${where}` : ""}`,
   };
 }

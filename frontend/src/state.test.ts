@@ -175,27 +175,3 @@ describe("normalizeSession", () => {
     expect(normalizeSession({ id: "x", exit_status: "3" })).toMatchObject({ exit_status: null, nudge_source: "", workspace_id: "" });
   });
 });
-
-describe("hosts", () => {
-  it("keeps the hosts message's well-formed entries and each workspace's host", () => {
-    let s = feed(initialState, {
-      type: "hosts",
-      seq: 3,
-      hosts: [
-        { name: "gpu-box", state: "connected", since: "2024-01-15T10:30:00Z", error: "", repos: [{ name: "r", url: "/r" }], run_targets: [{ name: "shell", type: "command" }] },
-        { name: "lab", state: "weird", since: "x", error: "connection refused" },
-        { state: "connected" },
-        "junk",
-      ],
-    });
-    expect(s.hosts.map((x) => [x.name, x.state, x.error])).toEqual([
-      ["gpu-box", "connected", ""],
-      ["lab", "offline", "connection refused"],
-    ]);
-    expect(s.hosts[0].repos).toEqual([{ name: "r", url: "/r" }]);
-    expect(s.hosts[1].run_targets).toEqual([]);
-    s = feed(s, { type: "sessions", workspaces: [ws("gpu-box:demo-001", { host: "gpu-box" }), ws("demo-001")] });
-    expect(s.workspaces!.map((w) => w.host)).toEqual(["gpu-box", ""]);
-    expect(feed(s, { type: "hosts", hosts: "nope" })).toBe(s);
-  });
-});

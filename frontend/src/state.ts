@@ -1,12 +1,13 @@
 // Message dispatch and the dashboard state reducer. Pure: no DOM, no network.
 
-import type { Config, Conflict, HostStatus, Session, Workspace, WorkspaceProgress } from "./types";
+import { type HostStatus, normalizeHosts } from "./hosts";
+import type { Config, Conflict, Session, Workspace, WorkspaceProgress } from "./types";
 
 export type ServerMessage =
   | { type: "sessions"; workspaces: Workspace[]; seq?: number }
   | { type: "config"; config: Config }
-  | { type: "hosts"; hosts: HostStatus[] }
-  | ({ type: "workspace_progress" } & WorkspaceProgress);
+  | ({ type: "workspace_progress" } & WorkspaceProgress)
+  | { type: "hosts"; hosts: HostStatus[] };
 
 export interface ProgressEntry extends WorkspaceProgress {
   key: string;
@@ -22,7 +23,7 @@ export interface DashboardState {
   receivedAt: number | null;
   /** Workspaces being prepared for a spawn, keyed by request id (or repo+branch). */
   progress: Record<string, ProgressEntry>;
-  /** The configured hosts and their connection states (the `hosts` message); [] without any. */
+  /** The other machines' connection states ([] when none is configured). */
   hosts: HostStatus[];
 }
 
@@ -96,21 +97,6 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
   };
 }
 
-const HOST_STATES = new Set(["connected", "reconnecting", "offline"]);
-
-export function normalizeHost(raw: unknown): HostStatus | null {
-  if (!isObject(raw) || typeof raw.name !== "string" || raw.name === "") return null;
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isObject) : []);
-  return {
-    name: raw.name,
-    state: HOST_STATES.has(str(raw.state)) ? (raw.state as HostStatus["state"]) : "offline",
-    since: str(raw.since),
-    error: str(raw.error),
-    repos: list(raw.repos).map((r) => ({ name: str(r.name), url: str(r.url) })).filter((r) => r.name),
-    run_targets: list(raw.run_targets).map((t) => ({ name: str(t.name), type: str(t.type, "command") })).filter((t) => t.name),
-  };
-}
-
 /** The conflict forecast: well-formed items only (`[]` from an older server without the key). */
 export function normalizeConflicts(raw: unknown): Conflict[] {
   if (!Array.isArray(raw)) return [];
@@ -174,7 +160,7 @@ export function applyMessage(state: DashboardState, msg: { type: string } | null
     }
     case "hosts": {
       if (!Array.isArray(m.hosts)) return state;
-      return { ...state, hosts: m.hosts.map(normalizeHost).filter((x): x is HostStatus => x !== null) };
+      return { ...state, hosts: normalizeHosts(m.hosts) };
     }
     case "workspace_progress": {
       const p: WorkspaceProgress = {

@@ -19,7 +19,7 @@ export interface Session {
   /** "running"; "done" (exited with status 0); "exited" (any other end). Derived when absent. */
   run_state?: RunState;
   workspace_id: string;
-  /** "" for the server's own machine, else the configured host it runs on (docs/API.md#hosts). */
+  /** "" for this machine, else the configured host's name (its ids then start with "<host>:"). */
   host?: string;
 }
 
@@ -45,23 +45,8 @@ export interface Workspace {
   conflicts?: Conflict[];
   /** How many review rounds the workspace has had; absent from older servers. */
   review_rounds?: number;
-  /** "" for the server's own machine, else the configured host it is on (docs/API.md#hosts). */
+  /** "" for this machine, else the configured host's name; absent from older servers. */
   host?: string;
-}
-
-export type HostState = "connected" | "reconnecting" | "offline";
-
-/** One configured host, from the `hosts` message (docs/PROTOCOL.md#messages). */
-export interface HostStatus {
-  name: string;
-  state: HostState;
-  /** When it took that state (RFC 3339). */
-  since: string;
-  /** The last failure, "" while connected. */
-  error: string;
-  /** What a spawn on it can name: its repos and run targets. */
-  repos: RepoConfig[];
-  run_targets: { name: string; type: string }[];
 }
 
 /** Another workspace (by id) touching the same files, or "base": a merge into the default branch would conflict. */

@@ -91,6 +91,31 @@ def test_cross_site_rule(origin: str | None, site: str | None, ok: bool) -> None
 
 
 @pytest.mark.parametrize(
+    ("origin", "forwarded", "ok"),
+    [
+        ("http://127.0.0.1:9000", ("127.0.0.1:9000", None), True),  # a proxy that says so
+        ("https://dash.example", ("dash.example", "https"), True),
+        ("https://dash.example", ("dash.example, inner:1", "https, http"), True),  # first hop
+        ("http://dash.example", ("dash.example", "https"), False),  # other scheme
+        ("http://127.0.0.1:9001", ("127.0.0.1:9000", None), False),  # another port
+        ("http://127.0.0.1:9000", (None, None), False),  # no proxy header: not ours
+        ("http://127.0.0.1:9000", ("", None), False),
+    ],
+)
+def test_an_origin_a_reverse_proxy_names_is_ours(
+    origin: str, forwarded: tuple[str | None, str | None], ok: bool
+) -> None:
+    def check() -> None:
+        auth.check_cross_site(origin, "same-origin", "127.0.0.1:8765", "http", (), forwarded)
+
+    if ok:
+        check()
+    else:
+        with pytest.raises(Forbidden):
+            check()
+
+
+@pytest.mark.parametrize(
     ("content_type", "ok"),
     [
         ("application/json", True),

@@ -18,6 +18,14 @@ def test_input_and_resize_frames() -> None:
     assert not tp.Input("ls").submits
 
 
+def test_resize_in_schmux_form_carries_its_size_as_json_in_data() -> None:
+    frame = {"type": "resize", "data": json.dumps({"cols": 97, "rows": 31})}
+    assert tp.parse(json.dumps(frame)) == tp.Resize(97, 31)
+    for data in ('{"cols":"97","rows":31}', "[97, 31]", "not json", '{"cols":1,"rows":31}'):
+        with pytest.raises(BadRequest, match="resize"):
+            tp.parse(json.dumps({"type": "resize", "data": data}))
+
+
 def test_a_frame_of_an_unknown_type_is_ignored() -> None:
     assert tp.parse('{"type":"ping"}') is None
     assert tp.parse("{}") is None

@@ -4,6 +4,9 @@ See docs/SCHMUX-COMPAT.md."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -11,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
 
-from tests.helpers import Server, git, wait_for
+from tests.helpers import Server, git, until, wait_for
 
 Make = Callable[..., Server]
 
@@ -259,6 +263,104 @@ def test_open_in_editor_without_any_is_a_409_with_the_reason(make_server: Make) 
     assert r.status_code == 409 and "editor" in r.json()["error"]
 
 
+def test_open_in_editor_and_external_diff_failures_say_why_where_schmux_reads_it(
+    make_server: Make,
+) -> None:
+    """schmux's openVSCode and diffExternal POST with the JSON header and no body, and show
+    ``err.message || response.statusText``: with ``error`` alone its dialog said "Conflict"."""
+    env = {"PATH": _path_without("code"), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    srv = _started(make_server, env)
+    wid = srv.spawn(repo="proj", branch="ed", targets={"sleeper": 1})[0]["workspace_id"]
+    as_schmux = {**srv.headers, "Content-Type": "application/json"}  # and no body
+    r = httpx.post(f"{srv.base}/api/open-vscode/{wid}", headers=as_schmux)
+    assert r.status_code == 409
+    body = r.json()
+    assert body["success"] is False and "no editor found" in body["message"]
+    assert body["error"] == body["message"]
+    r = httpx.post(f"{srv.base}/api/open-vscode/nope-001", headers=as_schmux)
+    assert r.status_code == 404 and "nope-001" in r.json()["message"]
+    r = httpx.post(f"{srv.base}/api/diff-external/{wid}", headers=as_schmux, content=b"{}")
+    assert r.status_code == 404 and "diff page" in r.json()["message"]
+
+
+def test_schmux_bodyless_writes_from_its_page_work(server: Server) -> None:
+    """schmux's disposeSession, disposeWorkspace and scanWorkspaces post with no body and no
+    Content-Type (``fetch(url, {method: 'POST'})``). From a page of this origin that is taken as
+    ``{}``; without Origin (a script), with a body, or with a form type the JSON rule stands."""
+    item = server.spawn(repo="proj", branch="gap", targets={"sleeper": 1})[0]
+    sid, wid = item["session_id"], item["workspace_id"]
+    same_origin = {**server.headers, "Origin": server.base}  # as the browser sends it
+    refused: list[tuple[dict[str, str], bytes | None]] = [
+        (server.headers, None),  # a script: no Origin
+        (same_origin, b"x"),  # a body without a type
+        ({**same_origin, "Content-Type": "text/plain"}, None),
+        ({**same_origin, "Content-Type": "application/x-www-form-urlencoded"}, b""),
+    ]
+    for headers, content in refused:
+        r = httpx.post(f"{server.base}/api/dispose/{sid}", headers=headers, content=content)
+        assert r.status_code == 415, (headers, content, r.text)
+        assert "Content-Type: application/json" in r.json()["error"]
+    chunked = httpx.post(
+        f"{server.base}/api/dispose/{sid}", headers=same_origin, content=iter([b""])
+    )
+    assert chunked.status_code == 415, chunked.text
+    foreign = {**server.headers, "Origin": "http://127.0.0.1:1"}
+    assert httpx.post(f"{server.base}/api/dispose/{sid}", headers=foreign).status_code == 403
+    assert server.session(sid) is not None and server.workspace(wid) is not None
+
+    r = httpx.post(server.base + "/api/workspaces/scan", headers=same_origin)
+    assert r.status_code == 200 and set(r.json()) == {"added", "removed", "updated"}, r.text
+    r = httpx.post(f"{server.base}/api/dispose-workspace/{wid}", headers=same_origin)
+    assert r.status_code == 409, r.text  # it still has a session: schmux shows the reason
+    assert "session" in r.json()["error"]
+    r = httpx.post(f"{server.base}/api/dispose/{sid}", headers=same_origin)
+    assert r.status_code == 200, r.text
+    assert server.session(sid) is None
+    wait_for(lambda: not (server.workspace(wid) or {"sessions": [1]})["sessions"])
+    r = httpx.post(f"{server.base}/api/dispose-workspace/{wid}", headers=same_origin)
+    assert r.status_code == 200, r.text
+    assert server.workspace(wid) is None
+
+
+# -- the terminal ---------------------------------------------------------------------------------
+
+
+async def test_terminal_takes_schmux_resize_frames(server: Server) -> None:
+    """schmux's terminal sends every frame as ``{"type", "data": string}``: a resize carries
+    its size as JSON inside ``data``. It resizes the pane and gets no error frame."""
+    sid = server.spawn(repo="proj", branch="term", targets={"shell": 1})[0]["session_id"]
+    frames: list[dict[str, Any]] = []
+    async with websockets.connect(
+        f"{server.ws_base}/ws/terminal/{sid}", additional_headers=server.headers
+    ) as ws:
+
+        async def read() -> None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async for raw in ws:
+                    frames.append(json.loads(raw))
+
+        reader = asyncio.get_running_loop().create_task(read())
+        await ws.send(json.dumps({"type": "resize", "data": json.dumps({"cols": 97, "rows": 31})}))
+        await ws.send(json.dumps({"type": "input", "data": "echo cols=$(tput cols)\r"}))
+
+        def screen() -> str:
+            out = ""
+            for f in frames:
+                out = f["content"] if f["type"] == "full" else out + f.get("content", "")
+            return out
+
+        await until(lambda: "cols=97" in screen())
+        # a size that is not one is still refused, the same way as in our own form
+        await ws.send(json.dumps({"type": "resize", "data": json.dumps({"cols": "x", "rows": 5})}))
+        await ws.send(json.dumps({"type": "resize", "data": "not json"}))
+        await until(lambda: len([f for f in frames if f["type"] == "error"]) == 2)
+        await ws.close()
+        await reader
+    assert [f["error"] for f in frames if f["type"] == "error"] == [
+        '"resize" needs integer "cols" and "rows"'
+    ] * 2
+
+
 # -- the rest of the catalogue -------------------------------------------------------------------
 
 
@@ -282,7 +384,7 @@ def test_routes_we_do_not_offer_answer_json_404s(server: Server) -> None:
             c.post("/api/variants/v/secrets", json={"secrets": {}}),
         ]
         for r in calls:
-            assert r.status_code == 404 and set(r.json()) == {"error"}, r.text
+            assert r.status_code == 404 and set(r.json()) >= {"error"}, r.text
         assert c.get("/api/auth/secrets").json() == {
             "client_id_set": False,
             "client_secret_set": False,
@@ -308,6 +410,7 @@ def test_config_has_every_key_the_page_reads_and_takes_back_what_it_saves(server
         assert set(cfg) >= CONFIG_KEYS
         assert {"seed_lines", "bootstrap_lines", "width", "height"} <= set(cfg["terminal"])
         assert cfg["sessions"]["git_clone_timeout_ms"] > 0
+        assert cfg["sessions"]["dashboard_poll_interval_ms"] == 5000  # schmux's poll period
         assert {"mtime_poll_interval_ms", "query_timeout_ms", "operation_timeout_ms"} <= set(
             cfg["xterm"]
         )
@@ -336,3 +439,27 @@ def test_scan_answers_workspace_objects(server: Server) -> None:
     updated = r.json()["updated"]
     assert updated and updated[0]["old"]["branch"] == "sc" and updated[0]["new"]["branch"] == "sc2"
     assert set(updated[0]["new"]) == {"id", "repo", "branch", "path"}
+
+
+async def test_a_reverse_proxy_that_names_its_host_serves_schmuxs_page(server: Server) -> None:
+    """schmux's dashboard served by a proxy on another port: the browser's Origin is the proxy's.
+    A proxy that says so with X-Forwarded-Host gets the socket and the writes; without it (and
+    without allowed_origins) they stay refused."""
+    proxy = "http://127.0.0.1:9"
+    forwarded = {"Origin": proxy, "X-Forwarded-Host": "127.0.0.1:9", "X-Forwarded-Proto": "http"}
+    async with websockets.connect(
+        f"{server.ws_base}/ws/dashboard", additional_headers={**server.headers, **forwarded}
+    ) as ws:
+        assert json.loads(await ws.recv())["type"] == "sessions"
+    with contextlib.suppress(websockets.InvalidStatus):
+        async with websockets.connect(
+            f"{server.ws_base}/ws/dashboard",
+            additional_headers={**server.headers, "Origin": proxy},
+        ):
+            raise AssertionError("a foreign Origin without the proxy's header was let in")
+    r = httpx.post(server.base + "/api/workspaces/scan", headers={**server.headers, **forwarded})
+    assert r.status_code == 200, r.text
+    r = httpx.post(
+        server.base + "/api/workspaces/scan", headers={**server.headers, "Origin": proxy}
+    )
+    assert r.status_code == 403, r.text

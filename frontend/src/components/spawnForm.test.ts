@@ -1,6 +1,8 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import type { Api } from "../api";
+import { normalizeHosts } from "../hosts";
+import { makeWorkspace } from "../testing";
 import type { Config } from "../types";
 import { SpawnForm } from "./spawnForm";
 
@@ -50,36 +52,49 @@ describe("spawn form: detected agents and quick launch", () => {
   });
 });
 
-describe("spawn form: hosts", () => {
-  it("offers a machine when hosts are configured, with that host's repos and targets, and sends host", async () => {
+describe("spawn form: other machines", () => {
+  it("offers a machine choice with that machine's repos, targets and workspaces, and sends its name", async () => {
     const sent: unknown[] = [];
-    const spawnApi = {
+    const hostApi = {
       ...api,
       spawn: async (body: unknown) => {
         sent.push(body);
         return { ok: true as const, status: 200, data: [] };
       },
     } as unknown as Api;
-    const form = new SpawnForm(spawnApi, { onSpawned: () => {} });
+    const form = new SpawnForm(hostApi, { onSpawned: () => {} });
     form.setConfig(config);
     await settle();
-    const host = form.el.querySelector<HTMLSelectElement>('[data-testid="spawn-host"]')!;
-    expect((host.parentElement as HTMLElement).hidden).toBe(true);
-    form.setHosts([
-      { name: "gpu-box", state: "connected", since: "", error: "", repos: [{ name: "big", url: "/srv/big" }], run_targets: [{ name: "train", type: "command" }] },
+    const sel = <T extends Element>(id: string) => form.el.querySelector<T>(`[data-testid="${id}"]`)!;
+    const host = sel<HTMLSelectElement>("spawn-host");
+    expect(host.closest(".field")!.hasAttribute("hidden")).toBe(true);
+
+    form.setWorkspaces([
+      makeWorkspace("demo-001", [], { host: "" }),
+      makeWorkspace("gpu-box:ml-001", [], { host: "gpu-box", short_repo: "ml", branch: "exp" }),
     ]);
-    expect((host.parentElement as HTMLElement).hidden).toBe(false);
-    expect([...host.options].map((o) => o.value)).toEqual(["", "gpu-box"]);
+    form.setHosts(
+      normalizeHosts([
+        { name: "gpu-box", state: "connected", repos: [{ name: "ml", url: "/srv/ml" }], run_targets: [{ name: "codex", type: "promptable" }] },
+        { name: "lab", state: "offline" },
+      ]),
+    );
+    expect(host.closest(".field")!.hasAttribute("hidden")).toBe(false);
+    expect([...host.options].map((o) => o.text)).toEqual(["This machine", "gpu-box", "lab (offline)"]);
+    const where = sel<HTMLSelectElement>("spawn-workspace");
+    expect([...where.options].map((o) => o.value)).toEqual(["", "demo-001"]);
+
     host.value = "gpu-box";
     host.dispatchEvent(new Event("change"));
-    const repo = form.el.querySelector<HTMLSelectElement>('[data-testid="spawn-repo"]')!;
-    expect([...repo.options].map((o) => o.value)).toEqual(["big"]);
-    expect(form.el.querySelector('[data-testid="spawn-target-train"]')).not.toBeNull();
+    expect([...sel<HTMLSelectElement>("spawn-repo").options].map((o) => o.value)).toEqual(["ml"]);
+    expect(form.el.querySelector('[data-testid="spawn-target-codex"]')).not.toBeNull();
     expect(form.el.querySelector('[data-testid="spawn-target-shell"]')).toBeNull();
-    form.el.querySelector<HTMLInputElement>('[data-testid="spawn-target-train"]')!.value = "1";
-    form.el.querySelector<HTMLInputElement>('[data-testid="spawn-branch"]')!.value = "exp";
+    expect([...where.options].map((o) => o.value)).toEqual(["", "gpu-box:ml-001"]);
+
+    sel<HTMLInputElement>("spawn-target-codex").value = "1";
+    sel<HTMLInputElement>("spawn-branch").value = "feature";
     form.el.dispatchEvent(new Event("submit"));
     await settle();
-    expect(sent).toEqual([expect.objectContaining({ host: "gpu-box", repo: "big", branch: "exp", targets: { train: 1 } })]);
+    expect(sent).toEqual([expect.objectContaining({ repo: "ml", branch: "feature", host: "gpu-box", targets: { codex: 1 } })]);
   });
 });

@@ -3,8 +3,9 @@
 
 import { type Api, newRequestId, type SpawnItem, type SpawnRequest } from "../api";
 import { h, setHidden, setText } from "../dom";
+import { type HostStatus, hostLabel, hostOf, LOCAL_HOST } from "../hosts";
 import { sessionHref } from "../router";
-import type { Config, HostStatus, QuickLaunch, RepoConfig, RunTarget, Workspace } from "../types";
+import type { Config, QuickLaunch, RunTarget, Workspace } from "../types";
 import { repoName, sessionLabel, sessionTag } from "../view";
 
 export const MAX_COUNT = 20;
@@ -19,8 +20,7 @@ export interface SpawnFormHooks {
 export class SpawnForm {
   readonly el: HTMLFormElement;
   private readonly where: HTMLSelectElement;
-  /** Which machine a new workspace is made on: "" this one, else a configured host. */
-  private readonly hostSel: HTMLSelectElement;
+  private readonly host: HTMLSelectElement;
   private readonly hostField: HTMLDivElement;
   private hosts: HostStatus[] = [];
   private hostSig = "";
@@ -57,17 +57,14 @@ export class SpawnForm {
   private countsInitialised = false;
 
   constructor(private readonly api: Api, private readonly hooks: SpawnFormHooks) {
+    const hostId = nextId("spawn-host");
+    this.host = h("select", { testid: "spawn-host", attrs: { id: hostId } });
+    this.host.addEventListener("change", () => this.onHostChanged());
+    this.hostField = h("div", { class: "field" }, h("label", { attrs: { for: hostId }, text: "Machine" }), this.host);
+    this.hostField.hidden = true;
     const ids = { where: nextId("spawn-where"), repo: nextId("spawn-repo"), branch: nextId("spawn-branch"), prompt: nextId("spawn-prompt"), nick: nextId("spawn-nick"), hint: nextId("spawn-hint"), dl: nextId("spawn-branches") };
     this.where = h("select", { testid: "spawn-workspace", attrs: { id: ids.where } });
-    this.where.addEventListener("change", () => {
-      this.syncMode();
-      this.syncCatalogue();
-    });
-    const hostId = nextId("spawn-host");
-    this.hostSel = h("select", { testid: "spawn-host", attrs: { id: hostId } });
-    this.hostSel.addEventListener("change", () => this.syncCatalogue());
-    this.hostField = h("div", { class: "field" }, h("label", { attrs: { for: hostId }, text: "Machine" }), this.hostSel);
-    this.hostField.hidden = true;
+    this.where.addEventListener("change", () => this.syncMode());
     this.repo = h("select", { testid: "spawn-repo", attrs: { id: ids.repo } });
     this.repo.addEventListener("change", () => this.syncBranches());
     this.branches = h("datalist", { attrs: { id: ids.dl } });
@@ -108,8 +105,8 @@ export class SpawnForm {
       "form",
       { class: "spawn-form", testid: "spawn-form", attrs: { "aria-labelledby": "spawn-heading", novalidate: true } },
       h("h2", { attrs: { id: "spawn-heading" }, text: "Spawn sessions" }),
-      h("div", { class: "field" }, h("label", { attrs: { for: ids.where }, text: "Where" }), this.where),
       this.hostField,
+      h("div", { class: "field" }, h("label", { attrs: { for: ids.where }, text: "Where" }), this.where),
       this.newFields,
       this.quickField,
       h("fieldset", { class: "field" }, h("legend", { text: "Targets and how many of each" }), this.targetsBox),
@@ -144,33 +141,31 @@ export class SpawnForm {
     if (this.config) this.setConfig(this.config);
   }
 
-  /** The configured hosts (the `hosts` message): a "Machine" choice appears when there are any. */
-  setHosts(hosts: HostStatus[]): void {
-    this.hosts = hosts;
-    const sig = JSON.stringify(hosts.map((x) => [x.name, x.state]));
-    if (sig !== this.hostSig) {
-      this.hostSig = sig;
-      const keep = this.hostSel.value;
-      this.hostSel.replaceChildren(
-        h("option", { attrs: { value: "" }, text: "This machine" }),
-        ...hosts.map((x) => h("option", { attrs: { value: x.name }, text: x.state === "connected" ? x.name : `${x.name} (${x.state})` })),
-      );
-      if (keep && hosts.some((x) => x.name === keep)) this.hostSel.value = keep;
-      this.syncMode();
-    }
-    this.syncCatalogue();
-  }
-
-  /** The machine a spawn goes to: the chosen workspace's, else the "Machine" choice. */
-  private currentHost(): HostStatus | null {
-    const ws = this.where.value ? this.workspaces.find((w) => w.id === this.where.value) : undefined;
-    const name = ws ? (ws.host ?? "") : this.hostSel.value;
-    return this.hosts.find((x) => x.name === name) ?? null;
-  }
-
   setConfig(config: Config): void {
     this.config = config;
-    this.syncCatalogue();
+    const remote = this.hosts.find((x) => x.name === this.host.value) ?? null;
+    // On another machine the choices are that machine's own repositories and targets.
+    const repos = remote ? remote.repos : config.repos;
+    const repoSig = JSON.stringify(repos);
+    if (repoSig !== this.repoSig) {
+      this.repoSig = repoSig;
+      const keep = this.repo.value;
+      this.repo.replaceChildren(...repos.map((r) => h("option", { attrs: { value: r.name || r.url, title: r.url }, text: r.name || r.url })));
+      if (repos.length === 0) this.repo.append(h("option", { attrs: { value: "", selected: true }, text: remote ? "No repositories on that machine" : "No repositories yet" }));
+      this.hasRepos = repos.length > 0;
+      this.syncMode();
+      if (keep && [...this.repo.options].some((o) => o.value === keep)) this.repo.value = keep;
+      this.syncBranches();
+    }
+    const ownTargets = remote ? remote.run_targets : config.run_targets;
+    const configured = new Set(ownTargets.map((t) => t.name));
+    const targets = remote ? ownTargets : [...ownTargets, ...this.detected.filter((t) => !configured.has(t.name))];
+    const targetSig = JSON.stringify(targets.map((t) => [t.name, t.type]));
+    if (targetSig !== this.targetSig) {
+      this.targetSig = targetSig;
+      this.targets = targets;
+      this.renderTargets();
+    }
     const own = (Array.isArray(config.quick_launch) ? config.quick_launch : []).filter((p) => p.target || !p.command);
     const presets = [...own, ...this.builtinPresets];
     const quickSig = JSON.stringify(presets);
@@ -185,35 +180,27 @@ export class SpawnForm {
     }
   }
 
-  /** Repos and run targets of the machine chosen: this one's config, or the host's own. */
-  private syncCatalogue(): void {
-    const config = this.config;
-    if (!config) return;
-    const host = this.currentHost();
-    const repos: RepoConfig[] = host ? host.repos : config.repos;
-    const repoSig = JSON.stringify([host?.name ?? "", repos]);
-    if (repoSig !== this.repoSig) {
-      this.repoSig = repoSig;
-      const keep = this.repo.value;
-      this.repo.replaceChildren(...repos.map((r) => h("option", { attrs: { value: r.name || r.url, title: r.url }, text: r.name || r.url })));
-      if (repos.length === 0) this.repo.append(h("option", { attrs: { value: "", selected: true }, text: "No repositories yet" }));
-      this.hasRepos = repos.length > 0;
-      this.syncMode();
-      if (keep && [...this.repo.options].some((o) => o.value === keep)) this.repo.value = keep;
-      this.syncBranches();
+  /** The other machines (the `hosts` message): a "Machine" choice appears when there are any. */
+  setHosts(hosts: HostStatus[]): void {
+    this.hosts = hosts;
+    const sig = JSON.stringify(hosts.map((x) => [x.name, x.state]));
+    if (sig !== this.hostSig) {
+      this.hostSig = sig;
+      const keep = this.host.value;
+      this.host.replaceChildren(
+        h("option", { attrs: { value: LOCAL_HOST }, text: hostLabel(LOCAL_HOST) }),
+        ...hosts.map((x) => h("option", { attrs: { value: x.name }, text: x.state === "connected" ? x.name : `${x.name} (${x.state})` })),
+      );
+      if ([...this.host.options].some((o) => o.value === keep)) this.host.value = keep;
+      this.hostField.hidden = hosts.length === 0;
     }
-    let targets: RunTarget[];
-    if (host) targets = host.run_targets.map((t) => ({ name: t.name, type: t.type === "promptable" ? "promptable" : "command", command: "" }));
-    else {
-      const configured = new Set(config.run_targets.map((t) => t.name));
-      targets = [...config.run_targets, ...this.detected.filter((t) => !configured.has(t.name))];
-    }
-    const targetSig = JSON.stringify(targets.map((t) => [t.name, t.type]));
-    if (targetSig !== this.targetSig) {
-      this.targetSig = targetSig;
-      this.targets = targets;
-      this.renderTargets();
-    }
+    if (this.config) this.setConfig(this.config);
+  }
+
+  private onHostChanged(): void {
+    this.wsSig = null;
+    this.setWorkspaces(this.workspaces);
+    if (this.config) this.setConfig(this.config);
   }
 
   /** A preset fills the prompt, and picks its target (one session) when it names one. */
@@ -230,16 +217,19 @@ export class SpawnForm {
   setWorkspaces(workspaces: Workspace[]): void {
     this.workspaces = workspaces;
     this.renderSpawned();
-    const sig = workspaces.map((w) => `${w.id}\u0000${repoName(w)}\u0000${w.branch}`).join("\u0001");
+    const here = workspaces.filter((w) => hostOf(w) === this.host.value);
+    const sig = here.map((w) => `${w.id}\u0000${repoName(w)}\u0000${w.branch}`).join("\u0001");
     if (sig === this.wsSig) return;
+    const hostChanged = this.wsSig === null;
     this.wsSig = sig;
     const keep = this.where.value;
     // Rebuilding an open <select> would close it: only done when the set of workspaces changed.
     this.where.replaceChildren(
       h("option", { attrs: { value: "" }, text: "New workspace (repository + branch)" }),
-      ...workspaces.map((w) => h("option", { attrs: { value: w.id }, text: `${w.id} — ${repoName(w)} @ ${w.branch}` })),
+      ...here.map((w) => h("option", { attrs: { value: w.id }, text: `${w.id} — ${repoName(w)} @ ${w.branch}` })),
     );
-    if (keep && workspaces.some((w) => w.id === keep)) this.where.value = keep;
+    if (keep && here.some((w) => w.id === keep)) this.where.value = keep;
+    else if (keep && hostChanged) this.where.value = "";
     else if (keep) this.showStatus(`Workspace ${keep} was disposed. “Where” is back to a new workspace.`);
     this.syncMode();
     this.syncBranches();
@@ -247,6 +237,11 @@ export class SpawnForm {
 
   /** Preselect an existing workspace (the "+ Session" button of a card) and focus the form. */
   selectWorkspace(id: string): void {
+    const w = this.workspaces.find((x) => x.id === id);
+    if (w && hostOf(w) !== this.host.value && [...this.host.options].some((o) => o.value === hostOf(w))) {
+      this.host.value = hostOf(w);
+      this.onHostChanged();
+    }
     this.where.value = id;
     this.syncMode();
     this.el.scrollIntoView({ block: "nearest", behavior: "smooth" });
@@ -326,14 +321,13 @@ export class SpawnForm {
     this.submit.disabled = this.busy || (!existing && !this.hasRepos);
     this.branch.disabled = existing;
     setHidden(this.newFields, existing);
-    setHidden(this.hostField, existing || this.hosts.length === 0);
     setText(this.submit, existing ? "Spawn into workspace" : "Spawn");
   }
 
   private syncBranches(): void {
     const repo = this.repo.value;
     const branches = new Set(
-      this.workspaces.filter((w) => w.repo_name === repo || w.short_repo === repo || w.repo === repo || w.repo.endsWith(`/${repo}`)).map((w) => w.branch),
+      this.workspaces.filter((w) => hostOf(w) === this.host.value).filter((w) => w.repo_name === repo || w.short_repo === repo || w.repo === repo || w.repo.endsWith(`/${repo}`)).map((w) => w.branch),
     );
     const sig = [...branches].sort().join("\u0000");
     if (this.branches.dataset.sig === sig) return;
@@ -373,7 +367,6 @@ export class SpawnForm {
     } else {
       body.repo = this.repo.value;
       body.branch = this.branch.value.trim();
-      if (this.hostSel.value && this.hosts.length) body.host = this.hostSel.value;
       if (!body.repo) {
         this.showError("Add a repository first.");
         return;
@@ -384,6 +377,7 @@ export class SpawnForm {
         return;
       }
     }
+    if (this.host.value !== LOCAL_HOST) body.host = this.host.value;
     const prompt = this.prompt.value.trim();
     if (prompt && this.promptableChosen()) body.prompt = this.prompt.value;
     const nickname = this.nickname.value.trim();

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { normalizeHosts } from "../hosts";
 import { makeSession, makeWorkspace } from "../testing";
 import type { Session, Workspace } from "../types";
 import { visibleWorkspaces } from "../view";
@@ -200,31 +201,41 @@ describe("WorkspaceList rendering", () => {
   });
 });
 
-describe("WorkspaceList with hosts", () => {
-  const hosts = [
-    { name: "gpu-box", state: "connected" as const, since: "2024-01-15T10:30:00Z", error: "", repos: [], run_targets: [] },
-    { name: "lab", state: "offline" as const, since: "2024-01-15T10:35:00Z", error: "connection refused", repos: [], run_targets: [] },
-  ];
+describe("WorkspaceList with other hosts", () => {
+  const hosts = normalizeHosts([
+    { name: "gpu-box", state: "connected", since: "2024-01-15T10:00:00Z", error: "", latency_ms: 8 },
+    { name: "lab", state: "offline", since: "2024-01-15T10:38:00Z", error: "connection refused" },
+  ]);
+  const local = workspace(1);
+  const gpu = workspace(2, { id: "gpu-box:repo-002", host: "gpu-box" });
+  const lab = workspace(3, { id: "lab:repo-003", host: "lab" });
 
-  it("sections the cards by machine, this one first, a host not connected marked stale", () => {
+  it("renders one header per machine before its cards, and marks a dropped host's cards stale", () => {
     const list = new WorkspaceList(actions());
     document.body.replaceChildren(list.el);
-    const all = [
-      workspace(1, { id: "gpu-box:repo-001", host: "gpu-box" }),
-      workspace(2),
-      workspace(3, { id: "lab:repo-003", host: "lab" }),
-    ];
-    list.update(visibleWorkspaces(all, "all", "name"), NOW, hosts);
+    const all = [local, gpu, lab];
+    list.update(visibleWorkspaces(all, "all", "name"), NOW, hosts, all);
     const order = [...list.el.children].map((el) => (el as HTMLElement).dataset.host ?? (el as HTMLElement).dataset.testid);
-    expect(order).toEqual(["", "workspace-repo-002", "gpu-box", "workspace-gpu-box:repo-001", "lab", "workspace-lab:repo-003"]);
-    const lab = q('[data-testid="host-heading"][data-host="lab"]');
-    expect(lab.classList.contains("is-stale")).toBe(true);
-    expect(lab.textContent).toContain("offline");
-    expect(lab.querySelector('[data-testid="host-state"]')!.getAttribute("title")).toContain("connection refused");
-    expect(q('[data-testid="workspace-lab:repo-003"]').classList.contains("is-stale")).toBe(true);
-    expect(q('[data-testid="workspace-gpu-box:repo-001"]').classList.contains("is-stale")).toBe(false);
-    // no hosts and no remote workspaces: no headings at all, as before
-    list.update(visibleWorkspaces([workspace(2)], "all", "name"), NOW, []);
-    expect(list.el.querySelectorAll('[data-testid="host-heading"]')).toHaveLength(0);
+    expect(order).toEqual(["", "workspace-repo-001", "gpu-box", "workspace-gpu-box:repo-002", "lab", "workspace-lab:repo-003"]);
+    const labHeader = list.el.querySelector('[data-host="lab"]') as HTMLElement;
+    expect(labHeader.dataset.state).toBe("offline");
+    expect(labHeader.querySelector('[data-testid="host-state"]')!.textContent).toContain("connection refused");
+    expect(labHeader.querySelector('[data-testid="host-note"]')!.textContent).toBe("Showing the last state this host sent.");
+    expect(q('[data-testid="workspace-lab:repo-003"]').classList.contains("is-host-stale")).toBe(true);
+    expect(q('[data-testid="workspace-gpu-box:repo-002"]').classList.contains("is-host-stale")).toBe(false);
+    expect((list.el.querySelector('[data-host="gpu-box"] [data-testid="host-state"]') as HTMLElement).textContent).toBe("connected · 8 ms");
+
+    // The host comes back: the same card element, no longer stale.
+    const card = q('[data-testid="workspace-lab:repo-003"]');
+    const back = normalizeHosts([hosts[0], { name: "lab", state: "connected", since: "2024-01-15T10:39:00Z", error: "" }]);
+    list.update(visibleWorkspaces(all, "all", "name"), NOW, back, all);
+    expect(q('[data-testid="workspace-lab:repo-003"]')).toBe(card);
+    expect(card.classList.contains("is-host-stale")).toBe(false);
+  });
+
+  it("stays a flat list without hosts", () => {
+    const { list, show } = mount();
+    show([local]);
+    expect(list.el.querySelector('[data-testid="host-section"]')).toBeNull();
   });
 });

@@ -4,6 +4,7 @@
 
 import { captureToken, socketAddress } from "../auth";
 import { type ConnectionStatus, DashboardConnection, describeStatus } from "../connection";
+import { groupByHost, type HostStatus, hostLabel, hostStateText, normalizeHosts } from "../hosts";
 import type { Workspace } from "../types";
 
 interface Need {
@@ -118,6 +119,29 @@ function render(workspaces: Workspace[]): void {
   known = new Set(needs.map((s) => s.id));
 }
 
+let hosts: HostStatus[] = [];
+let lastWorkspaces: Workspace[] = [];
+
+/** One line per machine when other hosts are configured: its state and running/sessions. */
+function renderHosts(): void {
+  const list = byId("hosts");
+  const shown = hosts.length > 0 || lastWorkspaces.some((w) => (w.host ?? "") !== "");
+  list.hidden = !shown;
+  list.textContent = "";
+  if (!shown) return;
+  for (const g of groupByHost([], lastWorkspaces, hosts)) {
+    const li = document.createElement("li");
+    li.dataset.state = g.status?.state ?? "local";
+    li.dataset.host = g.host;
+    const dot = document.createElement("span");
+    dot.className = "dot";
+    const state = g.status && g.status.state !== "connected" ? ` · ${g.status.state}` : "";
+    li.append(dot, document.createTextNode(`${hostLabel(g.host)} ${g.totals.running}/${g.totals.sessions}${state}`));
+    li.title = hostStateText(g.status, Date.now());
+    list.append(li);
+  }
+}
+
 function onStatus(status: ConnectionStatus): void {
   const { word, detail } = describeStatus(status, Date.now());
   const conn = byId("conn");
@@ -138,8 +162,16 @@ const conn = new DashboardConnection({
     } catch {
       return;
     }
-    const m = msg as { type?: unknown; workspaces?: unknown };
-    if (m && m.type === "sessions" && Array.isArray(m.workspaces)) render(m.workspaces as Workspace[]);
+    const m = msg as { type?: unknown; workspaces?: unknown; hosts?: unknown };
+    if (m && m.type === "sessions" && Array.isArray(m.workspaces)) {
+      lastWorkspaces = m.workspaces as Workspace[];
+      render(lastWorkspaces);
+      renderHosts();
+    }
+    if (m && m.type === "hosts") {
+      hosts = normalizeHosts(m.hosts);
+      renderHosts();
+    }
   },
 });
 byId("open-dashboard").addEventListener("click", openDashboard);
