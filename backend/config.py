@@ -19,6 +19,7 @@ from typing import Any, Literal
 from .errors import BadRequest, StorageError
 from .fileio import write_json_atomic
 from .giturl import url_problem
+from .tunnel import destination_problem
 
 SCM_WORKTREE = "git-worktree"
 SCM_CLONE = "git"
@@ -455,9 +456,11 @@ def _hosts(value: Any, string: Any) -> tuple[Host, ...]:
             hosts.append(Host(name=name, url=url, token=token))
         elif "ssh" in item:
             ssh = string(f"{where}.ssh", item["ssh"])
-            if ssh.startswith("-") or any(c.isspace() for c in ssh):
+            problem = destination_problem(ssh)
+            if problem is not None or any(c.isspace() for c in ssh):
                 raise ConfigError(
-                    f"{where}.ssh must be a host for ssh (user@host or a name from ~/.ssh/config)"
+                    f"{where}.ssh must be a host for ssh (user@host or a name from "
+                    f"~/.ssh/config): {problem or 'no spaces'}"
                 )
             port = item.get("remote_port")
             if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -466,6 +469,28 @@ def _hosts(value: Any, string: Any) -> tuple[Host, ...]:
         else:
             raise ConfigError(f'{where} needs "url" (http or https) or "ssh" and "remote_port"')
     return tuple(hosts)
+
+
+def host_entry(config: Config, entry: Any) -> Host:
+    """One ``hosts`` entry as a page sends it to be tested: checked as in the config, a blank
+    token filled from the stored host of that name at that address; ``BadRequest`` if wrong."""
+    if not isinstance(entry, dict):
+        raise BadRequest(
+            'the body must be a host: {"name", "url", "token"} or {"name", "ssh", "remote_port"}'
+        )
+    hosts = keep_host_tokens(config, {"hosts": [entry]})["hosts"]
+    try:
+        return _hosts(hosts, _string)[0]
+    except ConfigError as e:
+        raise BadRequest(str(e).replace("hosts[0]", "the host")) from e
+
+
+def _string(key: str, value: Any, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise ConfigError(f"{key} must be a non-empty string")
+    if "\x00" in value:
+        raise ConfigError(f"{key} must not contain NUL characters")
+    return value
 
 
 def keep_host_tokens(config: Config, patch: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ CONNECT_TIMEOUT = 5.0
 # A spawn may clone (sessions.git_clone_timeout_ms, 5 min by default): the host's own deadline
 # ends it first; this one only catches a host that stopped answering altogether.
 READ_TIMEOUT = 600.0
+TICKET_TIMEOUT = 10.0  # a host that takes connections but answers nothing (frozen) is let go
 MAX_MESSAGE = 64 * 1024 * 1024  # a dashboard payload of hundreds of workspaces fits many times
 
 
@@ -151,7 +152,13 @@ class HostClient:
         await self._http.aclose()
 
     async def request(
-        self, method: str, path: str, *, query: str = "", body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: bytes | None = None,
+        timeout: float | None = None,
     ) -> Answer:
         """Send one request to the host. Raises ``HostUnavailable`` while it has no address,
         ``BadGateway`` when it cannot be reached or fails (5xx); its 4xx answers are returned."""
@@ -160,12 +167,20 @@ class HostClient:
         if method not in ("GET", "HEAD"):
             headers["Content-Type"] = "application/json"
         try:
-            r = await self._http.request(method, url, content=body, headers=headers)
+            r = await self._http.request(
+                method,
+                url,
+                content=body,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
         except httpx.HTTPError as e:
             raise BadGateway(f"host {self.name} did not answer: {describe(e)}") from None
         if r.status_code >= 500:
             raise BadGateway(f"host {self.name} failed: {_error_text(r)}")
         if r.status_code == 401:
+            if not self._headers:
+                raise BadGateway(f"host {self.name} needs a token (none is configured)")
             raise BadGateway(f"host {self.name} refused the configured token")
         return Answer(r.status_code, r.content, r.headers.get("content-type", ""))
 
@@ -173,7 +188,7 @@ class HostClient:
         """A one-time WebSocket pass from the host (None for a host without a token)."""
         if not self._headers:
             return None
-        answer = await self.request("POST", "/api/ws-ticket", body=b"{}")
+        answer = await self.request("POST", "/api/ws-ticket", body=b"{}", timeout=TICKET_TIMEOUT)
         try:
             ticket = httpx.Response(200, content=answer.body).json()["ticket"]
         except (ValueError, KeyError, TypeError):

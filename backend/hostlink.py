@@ -3,14 +3,17 @@
 States (``LinkState``): ``reconnecting`` until the host's first ``sessions`` message arrives,
 then ``connected``; a connection that fails or drops goes back to ``reconnecting`` and, after
 ``offline_after`` failed attempts in a row, ``offline``. Attempts go on all the while, spaced by
-an exponential backoff with jitter (``Backoff``). ``since`` is when the state last changed,
-``error`` the last failure ("" while connected). A dropped host keeps its last workspaces: the
-state says they are stale. Pings (``ping_interval``, ``ping_timeout``) notice a host that stops
-answering without closing (a frozen process, a pulled cable).
+``backend.backoff.Backoff`` (exponential, full jitter; a connection that stayed up a minute
+starts the climb again). ``since`` is when the state last changed, ``error`` the last failure
+("" while connected). A dropped host keeps its last workspaces: the state says they are stale.
+A ping at once and every ``ping_interval`` measures ``latency_ms`` and notices a host that
+stops answering without closing (a frozen process, a pulled cable): no pong within
+``ping_timeout`` ends the connection.
 
 Time and chance are injected (``now``, ``wait``, ``random``) so the backoff is tested on a
 virtual clock. Changes are reported through two callbacks: ``on_sessions`` (new workspaces)
-and ``on_state``; the link never awaits anything of another host's.
+and ``on_state`` (state, error, latency, catalogue); the link never awaits anything of another
+host's.
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ import logging
 import random as random_mod
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
 from . import hostids
+from .backoff import Backoff
 from .errors import AppError
 from .hostclient import HostClient, describe
 from .models import rfc3339
+from .tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +45,6 @@ class LinkState(enum.Enum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
     OFFLINE = "offline"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """``base * factor**n`` seconds before the attempt after ``n + 1`` failures, at most
-    ``cap``, scaled by a random factor in [1 - jitter, 1]: links that dropped together (the
-    network came back) do not all retry in the same instant."""
-
-    base: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-    jitter: float = 0.5
-
-    def delay(self, failures: int, rand: float) -> float:
-        raw = min(self.cap, self.base * self.factor ** max(0, failures - 1))
-        return raw * (1.0 - self.jitter * rand)
 
 
 async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
@@ -76,7 +67,7 @@ class HostLink:
         now: Callable[[], float] = time.time,
         wait: Callable[[asyncio.Event, float], Awaitable[None]] = wait_or_timeout,
         random: Callable[[], float] = random_mod.random,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff | None = None,
         ping_interval: float = 5.0,
         ping_timeout: float = 5.0,
         offline_after: int = 3,
@@ -87,8 +78,7 @@ class HostLink:
         self._on_state = on_state
         self._now = now
         self._wait = wait
-        self._random = random
-        self.backoff = backoff
+        self.backoff = backoff if backoff is not None else Backoff(random=random)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.offline_after = offline_after
@@ -97,6 +87,8 @@ class HostLink:
         self.error = ""
         self.failures = 0  # failed attempts since the last connection
         self.updates = 0  # sessions messages received
+        self.latency_ms: float | None = None  # the last one reported (None: not measured)
+        self._connected_at: float | None = None
         self.workspaces: list[dict[str, Any]] = []  # the last ones, ids prefixed
         self._session_ids: frozenset[str] = frozenset()
         self._workspace_ids: frozenset[str] = frozenset()
@@ -114,6 +106,7 @@ class HostLink:
             "state": self.state.value,
             "since": rfc3339(self.since),
             "error": self.error,
+            "latency_ms": self.latency_ms,
             **self.catalogue,
         }
 
@@ -155,7 +148,7 @@ class HostLink:
                     error = describe(e)
                 self._lost(error)
                 self._wake.clear()
-                await self._wait(self._wake, self.backoff.delay(self.failures, self._random()))
+                await self._wait(self._wake, self.backoff.next_delay())
         finally:
             with contextlib.suppress(Exception):
                 await self.client.endpoint.stop()
@@ -166,11 +159,41 @@ class HostLink:
         base = self.client.endpoint.base_url()
         if base is None:
             raise LinkClosed(self.client.endpoint.error or "not reachable yet")
-        async with self.client.socket(
-            "/ws/dashboard", ping_interval=self.ping_interval, ping_timeout=self.ping_timeout
-        ) as ws:
-            async for raw in ws:
-                self._receive(raw)
+        async with self.client.socket("/ws/dashboard", ping_interval=None, ping_timeout=None) as ws:
+            group = TaskGroup()
+            pings = group.spawn(self._ping(ws), name=f"host-ping-{self.name}")
+            try:
+                async for raw in ws:
+                    self._receive(raw)
+            finally:
+                await group.close(timeout=1.0)
+            if pings.done() and not pings.cancelled() and pings.result():
+                raise LinkClosed(f"no answer to a ping within {self.ping_timeout:g} s")
+
+    async def _ping(self, ws: ClientConnection) -> bool:
+        """Ping at once, then every ``ping_interval``. True (the socket closed) when a pong did
+        not come within ``ping_timeout``; False when the connection closed meanwhile."""
+        loop = asyncio.get_running_loop()
+        while True:
+            sent = loop.time()
+            try:
+                pong = await ws.ping()
+                async with asyncio.timeout(self.ping_timeout):
+                    await pong
+            except TimeoutError:
+                await ws.close(1001, "no answer to pings")
+                return True
+            except ConnectionClosed:
+                return False
+            self._measured((loop.time() - sent) * 1000)
+            await asyncio.sleep(self.ping_interval)
+
+    def _measured(self, ms: float) -> None:
+        """Report a latency that moved by a quarter (and at least 1 ms) from the last one."""
+        last = self.latency_ms
+        if last is None or abs(ms - last) >= max(1.0, 0.25 * last):
+            self.latency_ms = round(ms, 1)
+            self._on_state()
 
     def _receive(self, raw: str | bytes) -> None:
         try:
@@ -197,10 +220,15 @@ class HostLink:
         self._updated.set()
         if self.state is not LinkState.CONNECTED:
             self.failures = 0
+            self._connected_at = self._now()
             self._set(LinkState.CONNECTED, "")
         self._on_sessions()
 
     def _lost(self, error: str) -> None:
+        if self._connected_at is not None:
+            self.backoff.was_up(self._now() - self._connected_at)
+            self._connected_at = None
+        self.latency_ms = None
         self.failures += 1
         state = LinkState.OFFLINE if self.failures >= self.offline_after else LinkState.RECONNECTING
         if state is LinkState.RECONNECTING and self.state is LinkState.OFFLINE:

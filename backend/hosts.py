@@ -6,7 +6,8 @@ as its own background task, so no host ever waits for another. ``owner(id)`` is 
 place that decides whether an id is this machine's (None) or a host's.
 
 ``make_endpoint`` turns a configured host into where it can be reached: a url host's address
-as configured; an ssh host's tunnel, once one is plugged in (until then it is unreachable).
+as configured; an ssh host's own supervised OpenSSH tunnel (``backend.tunnel``), whose local
+port is the address while it is up. ``test(host)`` reaches a host once, saving nothing.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from typing import Any
 from . import hostids
 from .config import Host
 from .errors import AppError, BadRequest, HostUnavailable, NotFound
-from .hostclient import Endpoint, FixedUrl, HostClient, Unreachable
+from .hostclient import Endpoint, FixedUrl, HostClient, TunnelUrl, Unreachable
 from .hostlink import HostLink, LinkState
 from .tasks import TaskGroup
+from .tunnel import Tunnel
 
 EndpointFactory = Callable[[Host, Callable[[], None]], Endpoint]
+TEST_TIMEOUT = 20.0  # a test of a host (its tunnel's login included) answers within this
 
 
-def default_endpoint(host: Host, on_change: Callable[[], None]) -> Endpoint:
-    """``on_change``: to be called when the address changes (a tunnel came up or went down)."""
+def endpoint_for(host: Host, on_change: Callable[[], None], tasks: TaskGroup) -> Endpoint:
+    """``on_change``: called when the address changes (a tunnel came up or went down)."""
     if host.url:
         return FixedUrl(host.url)
-    return Unreachable("ssh hosts need the ssh tunnel, which this build does not have yet")
+    try:
+        return TunnelUrl(Tunnel(host.name, host.ssh, host.remote_port, on_change, tasks=tasks))
+    except ValueError as e:  # the config refuses what the tunnel would: kept for safety
+        return Unreachable(str(e))
 
 
 @dataclass
@@ -52,13 +58,13 @@ class Hosts:
         *,
         on_sessions: Callable[[], None],
         on_state: Callable[[], None],
-        make_endpoint: EndpointFactory = default_endpoint,
+        make_endpoint: EndpointFactory | None = None,
         link_options: dict[str, Any] | None = None,
     ) -> None:
         self._tasks = tasks
         self._on_sessions = on_sessions
         self._on_state = on_state
-        self._make_endpoint = make_endpoint
+        self._make_endpoint = make_endpoint or (lambda h, changed: endpoint_for(h, changed, tasks))
         self._link_options = link_options or {}
         self._remotes: dict[str, Remote] = {}  # in config order
 
@@ -120,6 +126,35 @@ class Hosts:
     def links(self) -> list[HostLink]:
         return [remote.link for remote in self._remotes.values()]
 
+    async def test(self, host: Host) -> dict[str, Any]:
+        """Reach ``host`` once (its health, its version, whether it takes the token) and say how
+        it went: ``{"ok", "error", "version"?, "latency_ms"?}``. Saves nothing; a running ssh
+        host's tunnel is used as it is, another ssh host gets a tunnel for the test only."""
+        running = self._remotes.get(host.name)
+        if (
+            running is not None
+            and running.config == host
+            and running.link.client.endpoint.base_url()
+        ):
+            return await _probe(running.link.client)
+        up = asyncio.Event()
+        endpoint = self._make_endpoint(host, up.set)
+        client = HostClient(host.name, host.token, endpoint)
+        try:
+            async with asyncio.timeout(TEST_TIMEOUT):
+                await endpoint.start()
+                while endpoint.base_url() is None:
+                    if isinstance(endpoint, Unreachable):
+                        return {"ok": False, "error": endpoint.error}
+                    up.clear()
+                    await up.wait()
+                return await _probe(client)
+        except TimeoutError:
+            return {"ok": False, "error": endpoint.error or f"no answer within {TEST_TIMEOUT:g} s"}
+        finally:
+            await endpoint.stop()
+            await client.close()
+
     async def gather(self, path: str, timeout: float) -> list[tuple[str, Any]]:
         """``GET path`` on every connected host at once: ``(name, JSON answer)`` of those that
         answered 200 within ``timeout``; the others are left out (their state says why)."""
@@ -161,3 +196,22 @@ class Hosts:
         if name not in self._remotes:
             raise NotFound(f"unknown id {value[:200]!r}: no host is named {name[:64]!r}")
         return self.named(name), remote_id
+
+
+async def _probe(client: HostClient) -> dict[str, Any]:
+    """GET /api/healthz (its version, the round trip) then a ticket: the token works (or the
+    host needs none)."""
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        health = await client.request("GET", "/api/healthz", timeout=TEST_TIMEOUT / 2)
+        latency = (loop.time() - started) * 1000
+        version = json.loads(health.body).get("version") if health.status == 200 else None
+        if not isinstance(version, str):
+            return {"ok": False, "error": f"{client.name} is not a schmux-desktop server"}
+        await client.request("POST", "/api/ws-ticket", body=b"{}", timeout=TEST_TIMEOUT / 2)
+    except AppError as e:
+        return {"ok": False, "error": e.message}
+    except (ValueError, AttributeError):
+        return {"ok": False, "error": f"{client.name} is not a schmux-desktop server"}
+    return {"ok": True, "error": "", "version": version, "latency_ms": round(latency, 1)}

@@ -378,6 +378,12 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
         (("unknown-key",), {}),
         ((None,), {}),
     ],
+    "api.test_host": [
+        (("name",), {"name": "h", "url": "http://127.0.0.1:9"}),
+        (("url",), {"name": "h", "url": "http://127.0.0.1:9"}),
+        (("token",), {"name": "h", "url": "http://127.0.0.1:9"}),
+        (("remote_port",), {"name": "h", "ssh": "-refused", "remote_port": 9}),
+    ],
     "compat.check_branch_conflict": [
         (("repo",), {"repo": "proj", "branch": "b"}),
         (("branch",), {"repo": "proj", "branch": "b"}),

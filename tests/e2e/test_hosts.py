@@ -9,7 +9,9 @@ import itertools
 import json
 import shutil
 import signal
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import websockets
 
 from tests.conftest import TARGETS
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp, wait_for
+from tests.sshd import ALIAS, Sshd, running
 
 HOSTS = ("gpu-box", "lab", "nas")
 
@@ -315,3 +318,98 @@ def test_removing_and_adding_a_host_applies_live(cluster: Cluster) -> None:
         wait_for(lambda: any(w["host"] == "nas" for w in cluster.local.sessions()))
         r = httpx.get(cluster.local.base + "/api/stats", headers=cluster.local.headers)
         assert r.json()["hosts"] == 3
+
+
+def test_testing_a_host_entry_saves_nothing_and_says_what_happened(cluster: Cluster) -> None:
+    gpu = cluster.hosts["gpu-box"]
+    with cluster.local.client() as cl:
+        before = (cluster.local.data_dir / "config.json").read_text()
+        shown = {h["name"]: h for h in cl.get("/api/config").json()["hosts"]}["gpu-box"]
+        r = cl.post("/api/hosts/test", json=shown)  # blank token: the stored one
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["ok"] is True and answer["error"] == "" and answer["latency_ms"] >= 0
+        assert answer["version"] == httpx.get(gpu.base + "/api/healthz").json()["version"]
+        r = cl.post("/api/hosts/test", json={"name": "new", "url": gpu.base, "token": "wrong"})
+        assert r.json() == {"ok": False, "error": "host new refused the configured token"}
+        r = cl.post("/api/hosts/test", json={"name": "new", "url": gpu.base})  # new: no token
+        assert r.json() == {"ok": False, "error": "host new needs a token (none is configured)"}
+        dead = f"http://127.0.0.1:{_closed_port()}"
+        r = cl.post("/api/hosts/test", json={"name": "gone", "url": dead, "token": "t"})
+        assert r.json()["ok"] is False and "refused" in r.json()["error"]
+        r = cl.post("/api/hosts/test", json={"name": "x", "url": "ftp://x"})
+        assert r.status_code == 400 and "url" in r.json()["error"]
+        assert (cluster.local.data_dir / "config.json").read_text() == before
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_frozen_host_is_noticed_by_its_pings_and_comes_back(cluster: Cluster) -> None:
+    gpu = cluster.hosts["gpu-box"]
+    assert gpu.proc is not None
+    async with DashboardClient(cluster.local) as d:
+        await d.wait(lambda ws: True)
+
+        def gpu_state() -> dict[str, Any]:
+            return {h["name"]: h for h in d.of_type("hosts")[-1]["hosts"]}["gpu-box"]
+
+        await _until(lambda: d.of_type("hosts") and gpu_state()["latency_ms"] is not None)
+        frozen = time.monotonic()
+        gpu.proc.send_signal(signal.SIGSTOP)  # alive, holding its sockets, answering nothing
+        try:
+            await _until(lambda: gpu_state()["state"] != "connected", timeout=20)
+            noticed = time.monotonic() - frozen
+            assert noticed < 12, noticed  # a ping every 5 s, 5 s to answer
+            assert "ping" in gpu_state()["error"]
+        finally:
+            gpu.proc.send_signal(signal.SIGCONT)
+        await _until(lambda: gpu_state()["state"] == "connected", timeout=40)
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
+    yield from running(tmp_path, monkeypatch)
+
+
+async def test_an_ssh_host_through_a_real_sshd(
+    sshd: Sshd, make_server: Callable[..., Server], short_dir: Path
+) -> None:
+    """The app's own tunnel (``ssh -N -L`` with the user's ssh config) to a real sshd on
+    loopback, and through it the host's server: its workspaces, a spawn, its terminal."""
+    lab = make_server(token="lab-token-0123456789")
+    local = make_server(
+        {"hosts": [{"name": "lab", "ssh": ALIAS, "remote_port": lab.port, "token": lab.token}]},
+        data_dir=short_dir / "agg",
+    )
+    async with DashboardClient(local) as d:
+        await d.wait(lambda ws: True)
+
+        def lab_state() -> str | None:
+            msgs = d.of_type("hosts")
+            return msgs[-1]["hosts"][0]["state"] if msgs and msgs[-1]["hosts"] else None
+
+        await _until(lambda: lab_state() == "connected", timeout=30)
+        with local.client() as cl:
+            r = cl.post(
+                "/api/spawn",
+                json={"host": "lab", "repo": "proj", "branch": "over-ssh", "targets": {"shell": 1}},
+            )
+            assert r.status_code == 200, r.text
+            sid = r.json()[0]["session_id"]
+            assert sid.startswith("lab:")
+            ticket = cl.post("/api/ws-ticket", json={}).json()["ticket"]
+        await d.wait(lambda ws: sid in all_sessions(ws))
+        async with websockets.connect(f"{local.ws_base}/ws/terminal/{sid}?ticket={ticket}") as ws:
+            assert json.loads(await ws.recv())["type"] == "full"
+            await ws.send(json.dumps({"type": "input", "data": "echo via-$((2*21))-ssh\r"}))
+            seen = ""
+            async with asyncio.timeout(10):
+                while "via-42-ssh" not in seen:
+                    seen += json.loads(await ws.recv()).get("content", "")
+        sshd.kill()  # the way to the host is gone: only the link notices, the host lives on
+        await _until(lambda: lab_state() in ("reconnecting", "offline"), timeout=40)
+        assert sid in all_sessions(d.workspaces or [])  # its last workspaces stay
