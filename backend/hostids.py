@@ -8,6 +8,7 @@ routed requests likewise; it knows nothing of connections.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 SEP = ":"
@@ -33,10 +34,12 @@ def _host_of(host: str, item: dict[str, Any]) -> str:
     return join(host, inner) if isinstance(inner, str) and inner else host
 
 
-def workspaces(host: str, payload: Any) -> list[dict[str, Any]]:
+def workspaces(host: str, payload: Any, *, ssh: str = "") -> list[dict[str, Any]]:
     """A host's ``sessions`` payload as this server shows it: every workspace and session id
-    (and every id they point to) prefixed with ``host:``, ``host`` set. Items that are not
-    workspace-shaped (a server of another version, a broken one) are left out, never raised."""
+    (and every id they point to) prefixed with ``host:``, ``host`` set; for a host reached by
+    ``ssh``, each ``attach_cmd`` wrapped in ``ssh -t <destination>`` so it can be pasted here.
+    Items that are not workspace-shaped (a server of another version, a broken one) are left
+    out, never raised."""
     if not isinstance(payload, list):
         return []
     out: list[dict[str, Any]] = []
@@ -48,7 +51,7 @@ def workspaces(host: str, payload: Any) -> list[dict[str, Any]]:
         ws["host"] = _host_of(host, w)
         sessions = w.get("sessions")
         ws["sessions"] = [
-            _session(host, s)
+            _session(host, s, ssh)
             for s in (sessions if isinstance(sessions, list) else [])
             if isinstance(s, dict) and isinstance(s.get("id"), str)
         ]
@@ -60,8 +63,10 @@ def workspaces(host: str, payload: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _session(host: str, s: dict[str, Any]) -> dict[str, Any]:
+def _session(host: str, s: dict[str, Any], ssh: str) -> dict[str, Any]:
     out = dict(s)
+    if ssh and isinstance(s.get("attach_cmd"), str):
+        out["attach_cmd"] = f"ssh -t {shlex.quote(ssh)} {shlex.quote(s['attach_cmd'])}"
     out["id"] = join(host, s["id"])
     if isinstance(s.get("workspace_id"), str):
         out["workspace_id"] = join(host, s["workspace_id"])

@@ -71,6 +71,7 @@ class HostLink:
         ping_interval: float = 5.0,
         ping_timeout: float = 5.0,
         offline_after: int = 3,
+        ssh: str = "",
     ) -> None:
         self.client = client
         self.name = client.name
@@ -82,6 +83,7 @@ class HostLink:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.offline_after = offline_after
+        self.ssh = ssh  # the destination of an ssh host: its attach commands go through it
         self.state = LinkState.RECONNECTING
         self.since = now()
         self.error = ""
@@ -210,7 +212,7 @@ class HostLink:
             return
         if msg.get("type") != "sessions":
             return  # hosts, progress: the host's own business
-        self.workspaces = hostids.workspaces(self.name, msg.get("workspaces"))
+        self.workspaces = hostids.workspaces(self.name, msg.get("workspaces"), ssh=self.ssh)
         prefix = len(self.name) + len(hostids.SEP)
         self._workspace_ids = frozenset(w["id"][prefix:] for w in self.workspaces)
         self._session_ids = frozenset(

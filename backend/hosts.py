@@ -101,7 +101,11 @@ class Hosts:
 
         client = HostClient(host.name, host.token, self._make_endpoint(host, address_changed))
         link = HostLink(
-            client, on_sessions=self._on_sessions, on_state=self._on_state, **self._link_options
+            client,
+            on_sessions=self._on_sessions,
+            on_state=self._on_state,
+            ssh=host.ssh,
+            **self._link_options,
         )
         task = self._tasks.spawn(link.run(), name=f"host-link-{host.name}")
         return Remote(host, link, task)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shlex
+
 from backend import hostids
 
 
@@ -40,3 +42,14 @@ def test_request_bodies_and_answers() -> None:
     scan = {"added": [{"id": "a-002", "path": "/p"}], "removed": [], "updated": []}
     keys = hostids.ID_KEYS | {"id"}
     assert hostids.answer("gpu", scan, id_keys=keys)["added"] == [{"id": "gpu:a-002", "path": "/p"}]
+
+
+def test_an_ssh_hosts_attach_command_goes_through_ssh() -> None:
+    cmd = "tmux -S /home/me/.local/share/schmux-desktop/tmux.sock attach -t '=schmux-a-001-x'"
+    payload = [{"id": "a-001", "sessions": [{"id": "a-001-x", "attach_cmd": cmd}]}]
+    (w,) = hostids.workspaces("lab", payload, ssh="me@lab.example")
+    wrapped = w["sessions"][0]["attach_cmd"]
+    assert wrapped.startswith("ssh -t me@lab.example ")
+    assert shlex.split(wrapped) == ["ssh", "-t", "me@lab.example", cmd]
+    (w,) = hostids.workspaces("gpu", payload)  # a url host: as the host said
+    assert w["sessions"][0]["attach_cmd"] == cmd

@@ -403,6 +403,8 @@ async def test_an_ssh_host_through_a_real_sshd(
             assert sid.startswith("lab:")
             ticket = cl.post("/api/ws-ticket", json={}).json()["ticket"]
         await d.wait(lambda ws: sid in all_sessions(ws))
+        # pasted here, its attach command reaches the host's tmux through ssh
+        assert all_sessions(d.workspaces or [])[sid]["attach_cmd"].startswith(f"ssh -t {ALIAS} ")
         async with websockets.connect(f"{local.ws_base}/ws/terminal/{sid}?ticket={ticket}") as ws:
             assert json.loads(await ws.recv())["type"] == "full"
             await ws.send(json.dumps({"type": "input", "data": "echo via-$((2*21))-ssh\r"}))
