@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import stat
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -52,6 +53,9 @@ class GitStatus:
     lines_removed: int = 0
     files_changed: int = 0
     branch: str | None = None  # from '# branch.head'; None when detached
+    # Moves with any edit of a changed or untracked file, even one that keeps the counts above
+    # (each such file's state letters, size and mtime, hashed); "" when nothing is changed.
+    revision: str = ""
 
 
 class GitStatusError(Exception):
@@ -242,6 +246,30 @@ async def _untracked_added(path: Path, untracked: Sequence[bytes]) -> int:
     return await _in_worker(lambda: _count_untracked(root, untracked))
 
 
+def _revision(root: bytes, changes: Sequence[porcelain.Change], untracked: Sequence[bytes]) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for xy, rel in [*((c.xy, c.path) for c in changes), *((b"??", u) for u in untracked)]:
+        try:
+            st = os.lstat(os.path.join(root, rel))
+            mark = b"%d:%d" % (st.st_size, st.st_mtime_ns)
+        except OSError:
+            mark = b"-"
+        h.update(xy + b"\0" + rel + b"\0" + mark + b"\0")
+    return h.hexdigest()
+
+
+_INLINE_REVISION_FILES = 256  # an lstat is ~1 µs: below this, a thread hop costs more than the work
+
+
+async def _revision_of(path: Path, st: porcelain.Porcelain) -> str:
+    if not st.dirty:
+        return ""
+    root = os.fsencode(path)
+    if len(st.changes) + len(st.untracked) <= _INLINE_REVISION_FILES:
+        return _revision(root, st.changes, st.untracked)
+    return await _in_worker(lambda: _revision(root, st.changes, st.untracked))
+
+
 async def _read_status(path: Path, env: Mapping[str, str]) -> GitStatus:
     # `git status` first; the rest only when it is needed, all at once:
     # * `git diff --numstat HEAD` only when status lists a tracked change (otherwise
@@ -272,8 +300,12 @@ async def _read_status(path: Path, env: Mapping[str, str]) -> GitStatus:
     untracked = st.untracked
     # return_exceptions: when one part fails, still let the others finish (or be
     # cancelled by the caller's timeout) rather than leaving them running unobserved.
-    diff_res, ab_res, untracked_res = await asyncio.gather(
-        diff_task, ab_task, _untracked_added(path, untracked), return_exceptions=True
+    diff_res, ab_res, untracked_res, revision = await asyncio.gather(
+        diff_task,
+        ab_task,
+        _untracked_added(path, untracked),
+        _revision_of(path, st),
+        return_exceptions=True,
     )
     if isinstance(diff_res, BaseException):
         raise diff_res
@@ -281,6 +313,8 @@ async def _read_status(path: Path, env: Mapping[str, str]) -> GitStatus:
         raise ab_res
     if isinstance(untracked_res, BaseException):
         raise untracked_res
+    if isinstance(revision, BaseException):
+        raise revision
     diff_out, (ahead, behind), untracked_lines = diff_res, ab_res, untracked_res
     added, removed, files = _parse_numstat(diff_out)
     return GitStatus(
@@ -291,6 +325,7 @@ async def _read_status(path: Path, env: Mapping[str, str]) -> GitStatus:
         lines_removed=removed,
         files_changed=files + len(untracked),
         branch=st.branch,
+        revision=revision,
     )
 
 

@@ -48,6 +48,7 @@ class Workspace:
     git_lines_removed: int = 0
     git_files_changed: int = 0
     git_error: str = ""
+    git_revision: str = ""  # GitStatus.revision: moves with every edit of a changed file
 
     def to_record(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _WORKSPACE_FIELDS}
@@ -138,6 +139,7 @@ def workspace_payload(w: Workspace, sessions: list[Session], attach_prefix: str)
         "git_lines_removed": w.git_lines_removed,
         "git_files_changed": w.git_files_changed,
         "git_error": w.git_error,
+        "git_revision": w.git_revision,
         "host": "",
         "branch_url": url,
     }

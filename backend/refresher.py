@@ -192,7 +192,16 @@ class Refresher:
                 if w.git_error != err:
                     changes.append((w.id, err))
                 continue
-            new = (r.ahead, r.behind, r.dirty, r.lines_added, r.lines_removed, r.files_changed, "")
+            new = (
+                r.ahead,
+                r.behind,
+                r.dirty,
+                r.lines_added,
+                r.lines_removed,
+                r.files_changed,
+                "",
+                r.revision,
+            )
             old = (
                 w.git_ahead,
                 w.git_behind,
@@ -201,6 +210,7 @@ class Refresher:
                 w.git_lines_removed,
                 w.git_files_changed,
                 w.git_error,
+                w.git_revision,
             )
             if new != old:
                 changes.append((w.id, r))
@@ -220,6 +230,7 @@ class Refresher:
                 live.git_ahead, live.git_behind, live.git_dirty = g.ahead, g.behind, g.dirty
                 live.git_lines_added, live.git_lines_removed = g.lines_added, g.lines_removed
                 live.git_files_changed, live.git_error = g.files_changed, ""
+                live.git_revision = g.revision
         return True
 
     async def git_loop(self) -> None:

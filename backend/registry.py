@@ -28,6 +28,7 @@ class Registry:
         workspaces = {k: copy.copy(v) for k, v in self.state.workspaces.items()}
         sessions = {k: copy.copy(v) for k, v in self.state.sessions.items()}
         reviews = dict(self.state.reviews)  # rounds are replaced, never changed in place
+        pending = dict(self.state.pending)  # tuples of frozen comments
         try:
             yield self.state
             self.store.save(self.state)
@@ -35,5 +36,6 @@ class Registry:
             self.state.workspaces = workspaces
             self.state.sessions = sessions
             self.state.reviews = reviews
+            self.state.pending = pending
             raise
         self.events.emit(SessionsChanged(reason, kind))

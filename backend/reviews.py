@@ -1,34 +1,35 @@
-"""Review rounds: comments on a workspace's lines, sent to one of its agents as one message.
+"""Review rounds: what a comment and a round are, how a request names them, and the message an
+agent is sent (docs/API.md#review-rounds). ``reviewer.Reviewer`` is the use case built on them.
 
-POST /api/workspaces/{id}/review (docs/API.md#review-rounds) keeps the round in the state
-(``state.json``: it survives a restart) with every comment ``pending``, types the round into the
-chosen session's terminal as one bracketed paste (tmux ``paste-buffer -p``: the agent sees one
-paste, not one Enter per line), then presses Enter; the comments are then ``sent``. A round
-whose typing failed keeps its comments ``pending`` and says why.
+A comment is about a line or a range (``line`` to ``end_line``) of a working tree file. It keeps
+its lines' content (``anchors.Anchor``) and a bounded ``quote`` of them from when it was made,
+so that it can follow its lines when they move and say when they are gone (``outdated``). Its
+status goes ``pending`` → ``sent`` → ``addressed`` (by the person, ``addressed_by: "user"``, or
+found by the app when its lines changed after sending, ``"auto"``); the person can reopen an
+addressed comment (back to ``sent``).
 
-The message names each comment by ``path:line``, quotes that line as the working tree has it
-now (when it exists) and gives the body. Bodies are text: a control character other than a tab
-or a newline could end the paste early and type keys of its own, so it is refused (400).
+The message names each comment by ``path:line`` (``path:line-end_line`` for a range), quotes its
+lines and gives the body. Bodies are text: a control character other than a tab or a newline
+could end the paste early and type keys of its own, so it is refused (400).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import os
 import secrets
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
+from .anchors import MAX_RANGE, Anchor
 from .errors import BadRequest, Conflict, NotFound
 
-MAX_COMMENTS = 200
+MAX_COMMENTS = 200  # per round, and per request
+MAX_PENDING = 500  # waiting in one workspace's pending round
 MAX_BODY = 20_000
 MAX_PATH = 4096
 MAX_MESSAGE = 512 * 1024
-MAX_QUOTE = 300  # characters of the quoted line
 ENTER_DELAY = 0.15  # after the paste, before Enter: some agents' input boxes take a moment
 
 
@@ -38,42 +39,121 @@ class CommentStatus(enum.Enum):
     ADDRESSED = "addressed"
 
 
+class AddressedBy(enum.Enum):
+    USER = "user"  # the person marked it
+    AUTO = "auto"  # its lines changed after it was sent
+
+
 class RoundState(enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
 
-@dataclass
+def new_comment_id() -> str:
+    return f"c-{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True)
 class ReviewComment:
     path: str
     line: int
     body: str
+    end_line: int | None = None  # the last line of a range (None: one line)
     status: CommentStatus = CommentStatus.PENDING
-    quote: str | None = None  # the line as it was when the round was typed (None: no such line)
+    quote: str | None = None  # its lines when it was made (None: no such lines in the file)
+    id: str = field(default_factory=new_comment_id)
+    anchor: Anchor | None = None  # its lines' content, to find them again
+    outdated: bool = False  # its lines are no longer in the file as they were
+    addressed_by: AddressedBy | None = None
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def where(self) -> str:
+        end = self.end_line
+        return f"{self.path}:{self.line}" + (
+            f"-{end}" if end is not None and end > self.line else ""
+        )
 
     def payload(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "path": self.path,
             "line": self.line,
+            "end_line": self.end_line,
             "body": self.body,
             "status": self.status.value,
             "quote": self.quote,
+            "outdated": self.outdated,
+            "line_changed": self.outdated,  # the first name of it (kept for older clients)
+            "addressed_by": self.addressed_by.value if self.addressed_by else None,
+            "created_at": self.created_at,
         }
 
+    def to_record(self) -> dict[str, Any]:
+        record = self.payload()
+        del record["line_changed"]
+        record["anchor"] = self.anchor.to_record() if self.anchor else None
+        return record
 
-@dataclass
+    @classmethod
+    def from_record(cls, c: Any, default_id: str) -> ReviewComment:
+        """A comment from ``state.json`` (older files lack the newer keys)."""
+        if not isinstance(c, dict):
+            raise TypeError("a review comment must be an object")
+        line, end_line = c.get("line"), c.get("end_line")
+        if not _is_int(line) or (end_line is not None and not _is_int(end_line)):
+            raise TypeError("a review comment's line and end_line must be integers")
+        path, body, cid = c.get("path"), c.get("body"), c.get("id", default_id)
+        if not isinstance(path, str) or not isinstance(body, str) or not isinstance(cid, str):
+            raise TypeError("a review comment's id, path and body must be strings")
+        quote = c.get("quote")
+        if quote is not None and not isinstance(quote, str):
+            raise TypeError("a review comment's quote must be a string or null")
+        anchor = c.get("anchor")
+        outdated, created_at = c.get("outdated", False), c.get("created_at", 0.0)
+        if not isinstance(outdated, bool):
+            raise TypeError("a review comment's outdated must be true or false")
+        if not isinstance(created_at, int | float) or isinstance(created_at, bool):
+            raise TypeError("a review comment's created_at must be a number")
+        by = c.get("addressed_by")
+        return cls(
+            path,
+            line,
+            body,
+            end_line=end_line,
+            status=CommentStatus(c.get("status")),
+            quote=quote,
+            id=cid,
+            anchor=Anchor.from_record(anchor) if anchor is not None else None,
+            outdated=outdated,
+            addressed_by=AddressedBy(by) if by is not None else None,
+            created_at=float(created_at),
+        )
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
 class ReviewRound:
     id: str
     workspace_id: str
     session_id: str
-    comments: list[ReviewComment]
+    comments: tuple[ReviewComment, ...]
     created_at: float = field(default_factory=time.time)
     state: RoundState = RoundState.SENDING
     sent_at: float | None = None
     error: str = ""
 
     def payload(self) -> dict[str, Any]:
+        return {**self._head(), "comments": [c.payload() for c in self.comments]}
+
+    def to_record(self) -> dict[str, Any]:
+        return {**self._head(), "comments": [c.to_record() for c in self.comments]}
+
+    def _head(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "workspace_id": self.workspace_id,
@@ -82,10 +162,7 @@ class ReviewRound:
             "sent_at": self.sent_at,
             "state": self.state.value,
             "error": self.error,
-            "comments": [c.payload() for c in self.comments],
         }
-
-    to_record = payload
 
     @classmethod
     def from_record(cls, record: Any) -> ReviewRound:
@@ -103,11 +180,14 @@ class ReviewRound:
             not isinstance(sent_at, int | float) or isinstance(sent_at, bool)
         ):
             raise TypeError("a review round's sent_at must be a number or null")
+        rid = _str(record, "id")
         return cls(
-            id=_str(record, "id"),
+            id=rid,
             workspace_id=_str(record, "workspace_id"),
             session_id=_str(record, "session_id"),
-            comments=[_comment_record(c) for c in comments],
+            comments=tuple(
+                ReviewComment.from_record(c, f"{rid}-{i}") for i, c in enumerate(comments)
+            ),
             created_at=float(created_at),
             state=RoundState(record.get("state")),
             sent_at=float(sent_at) if sent_at is not None else None,
@@ -120,21 +200,6 @@ def _str(record: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"a review round's {key} must be a string")
     return value
-
-
-def _comment_record(c: Any) -> ReviewComment:
-    if not isinstance(c, dict):
-        raise TypeError("a review comment must be an object")
-    line = c.get("line")
-    if not isinstance(line, int) or isinstance(line, bool):
-        raise TypeError("a review comment's line must be an integer")
-    path, body = c.get("path"), c.get("body")
-    if not isinstance(path, str) or not isinstance(body, str):
-        raise TypeError("a review comment's path and body must be strings")
-    quote = c.get("quote")
-    if quote is not None and not isinstance(quote, str):
-        raise TypeError("a review comment's quote must be a string or null")
-    return ReviewComment(path, line, body, CommentStatus(c.get("status")), quote)
 
 
 # -- reading a request ----------------------------------------------------------------------
@@ -155,21 +220,33 @@ def _clean_text(value: str, what: str, *, multiline: bool) -> str:
 
 
 def parse_comments(raw: Any) -> list[ReviewComment]:
-    """The request's ``comments``: 1 to MAX_COMMENTS of ``{"path", "line", "body"}``."""
+    """The request's ``comments``: 1 to MAX_COMMENTS of ``{"path", "line", "body"}``, each with an
+    optional ``"end_line"`` (>= ``line``) for a range; other keys are ignored."""
+    shape = '{"path", "line", "body"} (and "end_line" for a range)'
     if not isinstance(raw, list) or not raw:
-        raise BadRequest('"comments" must be a non-empty list of {"path", "line", "body"}')
+        raise BadRequest(f'"comments" must be a non-empty list of {shape}')
     if len(raw) > MAX_COMMENTS:
         raise BadRequest(f"at most {MAX_COMMENTS} comments per round")
     out: list[ReviewComment] = []
     for i, c in enumerate(raw):
         where = f'"comments[{i}]"'
         if not isinstance(c, dict):
-            raise BadRequest(f'{where} must be an object {{"path", "line", "body"}}')
+            raise BadRequest(f"{where} must be an object {shape}")
         path, line, body = c.get("path"), c.get("line"), c.get("body")
+        end_line = c.get("end_line")
         if not isinstance(path, str) or not path.strip() or len(path) > MAX_PATH:
             raise BadRequest(f"{where}.path must be a file's path (1 to {MAX_PATH} characters)")
-        if isinstance(line, bool) or not isinstance(line, int) or not 1 <= line <= 10**9:
+        if not _is_int(line) or not 1 <= line <= 10**9:
             raise BadRequest(f"{where}.line must be a line number (1 or more)")
+        if end_line is not None:
+            if not _is_int(end_line) or not line <= end_line <= 10**9:
+                raise BadRequest(
+                    f"{where}.end_line must be the range's last line ({line} or more), or null"
+                )
+            if end_line - line >= MAX_RANGE:
+                raise BadRequest(f"{where} spans more than {MAX_RANGE} lines")
+            if end_line == line:
+                end_line = None
         if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
             raise BadRequest(
                 f"{where}.body must be the comment's text (1 to {MAX_BODY} characters)"
@@ -179,6 +256,7 @@ def parse_comments(raw: Any) -> list[ReviewComment]:
                 _clean_text(path, f"{where}.path", multiline=False),
                 line,
                 _clean_text(body, f"{where}.body", multiline=True),
+                end_line=end_line,
             )
         )
     return out
@@ -187,34 +265,13 @@ def parse_comments(raw: Any) -> list[ReviewComment]:
 # -- the message ----------------------------------------------------------------------------
 
 
-def quoted_line(root: Path, rel: str, line: int) -> str | None:
-    """Line ``line`` of the working tree's ``rel`` (None when there is no such line), read
-    without following a symbolic link out of the checkout."""
-    from .diffs import MAX_FILE_BYTES, _read_beneath
-
-    got = _read_beneath(os.fsencode(root), os.fsencode(rel), count_lines=False)
-    if got.missing or b"\0" in got.data[:8000] or got.size > MAX_FILE_BYTES:
-        return None
-    lines = got.data.decode("utf-8", "replace").split("\n")
-    if line > len(lines) or (line == len(lines) and lines[-1] == ""):
-        return None
-    text = lines[line - 1].rstrip("\r")
-    text = "".join(ch if ch == "\t" or _printable(ch) else "?" for ch in text)
-    return text[:MAX_QUOTE] + ("…" if len(text) > MAX_QUOTE else "")
-
-
-def _printable(ch: str) -> bool:
-    o = ord(ch)
-    return o >= 0x20 and not 0x7F <= o < 0xA0
-
-
-def message(branch: str, comments: list[ReviewComment], quotes: list[str | None]) -> str:
+def message(branch: str, comments: list[ReviewComment]) -> str:
     n = len(comments)
     parts = [f"Review comments on branch {branch} ({n} comment{'s' if n != 1 else ''}):"]
-    for c, q in zip(comments, quotes, strict=True):
-        block = [f"{c.path}:{c.line}"]
-        if q is not None:
-            block.append(f"> {q}")
+    for c in comments:
+        block = [c.where + (" (these lines have changed since)" if c.outdated else "")]
+        if c.quote is not None:
+            block.extend(f"> {q}" for q in c.quote.split("\n"))
         block.append(c.body.strip("\n"))
         parts.append("\n".join(block))
     return "\n\n".join(parts)
@@ -250,94 +307,3 @@ def find(rounds: dict[str, ReviewRound], round_id: str) -> ReviewRound:
     if r is None:
         raise NotFound(f"no review round {round_id!r}")
     return r
-
-
-class Reviewer:
-    """Sends review rounds and keeps them in the state (``Registry``); knows nothing of HTTP."""
-
-    def __init__(self, registry: Any, tmux: Any) -> None:
-        self.registry = registry
-        self.tmux = tmux
-
-    def rounds(self, workspace_id: str) -> list[ReviewRound]:
-        return rounds_of(self.registry.state.reviews, workspace_id)
-
-    def counts(self) -> dict[str, int]:
-        """Rounds per workspace id (for the payload: no git, no tmux)."""
-        out: dict[str, int] = {}
-        for r in self.registry.state.reviews.values():
-            out[r.workspace_id] = out.get(r.workspace_id, 0) + 1
-        return out
-
-    async def send(
-        self, workspace: Any, session: Any, comments: list[ReviewComment]
-    ) -> ReviewRound:
-        from . import procs
-        from .tmux import TmuxError
-
-        check_target(session, workspace.id)
-        root = Path(workspace.path)
-        quotes = await procs.in_worker(
-            lambda: [quoted_line(root, c.path, c.line) for c in comments]
-        )
-        text = message(workspace.branch, comments, quotes)
-        if len(text.encode("utf-8")) > MAX_MESSAGE:
-            raise BadRequest(f"the round is too long to type (at most {MAX_MESSAGE // 1024} KiB)")
-        rnd = ReviewRound(new_round_id(), workspace.id, session.id, comments)
-        self._put(rnd, "review round")
-        try:
-            await type_message(self.tmux, session.tmux_name, text)
-        except TmuxError as e:
-            self._put(replace(rnd, state=RoundState.FAILED, error=str(e)), "review round failed")
-            raise Conflict(f"the review could not be typed into {session.id!r}: {e}") from None
-        sent = replace(
-            rnd,
-            state=RoundState.SENT,
-            sent_at=time.time(),
-            comments=[
-                replace(c, status=CommentStatus.SENT, quote=q)
-                for c, q in zip(comments, quotes, strict=True)
-            ],
-        )
-        self._put(sent, "review round sent")
-        return sent
-
-    def mark(self, workspace_id: str, round_id: str, index: int, *, addressed: bool) -> ReviewRound:
-        """The person says comment ``index`` of a sent round is addressed (or not after all)."""
-        rnd = find(self.registry.state.reviews, round_id)
-        if rnd.workspace_id != workspace_id:
-            raise NotFound(f"no review round {round_id!r} in workspace {workspace_id!r}")
-        if not 0 <= index < len(rnd.comments):
-            raise BadRequest(f'"index" must be 0 to {len(rnd.comments) - 1} (the comment\'s place)')
-        comment = rnd.comments[index]
-        if comment.status is CommentStatus.PENDING:
-            raise Conflict("that comment was never typed to the agent: send the round first")
-        status = CommentStatus.ADDRESSED if addressed else CommentStatus.SENT
-        comments = list(rnd.comments)
-        comments[index] = replace(comment, status=status)
-        updated = replace(rnd, comments=comments)
-        self._put(updated, "review comment marked")
-        return updated
-
-    async def with_changes(self, workspace: Any) -> list[dict[str, Any]]:
-        """The workspace's rounds, each sent comment saying whether its line changed since."""
-        from . import procs
-
-        rounds = self.rounds(workspace.id)
-        root = Path(workspace.path)
-
-        def work() -> list[dict[str, Any]]:
-            out = []
-            for r in rounds:
-                p = r.payload()
-                for c, cp in zip(r.comments, p["comments"], strict=True):
-                    sent = c.status is not CommentStatus.PENDING
-                    cp["line_changed"] = sent and quoted_line(root, c.path, c.line) != c.quote
-                out.append(p)
-            return out
-
-        return await procs.in_worker(work)
-
-    def _put(self, rnd: ReviewRound, reason: str) -> None:
-        with self.registry.change(reason) as st:
-            st.reviews[rnd.id] = rnd

@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from .overlays import Overlays
 from .procs import own_usage
 from .refresher import Refresher
 from .registry import Registry
-from .reviews import Reviewer
+from .reviewer import Reviewer
 from .sessionlog import require_writer
 from .sessions import SessionManager
 from .spawner import Spawner
@@ -104,7 +105,12 @@ class Services:
         )
         self.terminals.default_rows = self.config.terminal_height
         self.sessions.log_max = self.config.log_max_bytes
-        self.reviews = Reviewer(self.registry, self.tmux)
+        self.reviews = Reviewer(
+            self.registry,
+            self.tmux,
+            clear_nudge=self.sessions.clear_nudge,
+            workspaces=lambda: self.registry.state.workspaces,
+        )
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
             self.snapshot,
@@ -137,7 +143,7 @@ class Services:
             unwatched=lambda: self.watches.unwatched,
             on_log_change=self.terminals.on_log_change,
             output_every=lambda: self.broadcaster.output_every,
-            git_changed=self.conflicts.mark,
+            git_changed=self._git_changed,
         )
         self.agents = AgentDetector()
         self.overlays = Overlays(settings.data_dir / "overlays")
@@ -157,6 +163,12 @@ class Services:
         self.started_at = time.time()
         self._prepared = False
         self._conf_changed = False
+
+    def _git_changed(self, ids: Iterable[str]) -> None:
+        """Workspaces whose files or git state may have moved: survey and re-anchor them."""
+        ids = set(ids)
+        self.conflicts.mark(ids)
+        self.reviews.mark_changed(ids)
 
     @property
     def session_url(self) -> str:
@@ -202,6 +214,7 @@ class Services:
             self.watches.sync()
         self.tasks.spawn(self.refresher.git_loop(), name="git-status-loop")
         self.tasks.spawn(self.conflicts.run(), name="conflict-forecast")
+        self.tasks.spawn(self.reviews.run(), name="review-anchors")
         self.tasks.spawn(self.refresher.session_loop(), name="session-loop")
         self.tasks.spawn(
             self.refresher.prune_loop(self.workspaces.prune_trash), name="trash-prune-loop"
@@ -242,10 +255,11 @@ class Services:
         """The pinned payload, built from memory only (no git, no tmux)."""
         state = self.registry.state
         out = snapshot_payload(state.workspaces, state.sessions.values(), self.tmux.attach_prefix)
-        rounds = self.reviews.counts()
+        reviews = self.reviews.summary()
         for w in out:  # from caches: the forecast's last answer, the rounds kept in the state
             w["conflicts"] = self.conflicts.of(w["id"])
-            w["review_rounds"] = rounds.get(w["id"], 0)
+            rounds, pending, open_ = reviews.get(w["id"], (0, 0, 0))
+            w["review_rounds"], w["review_pending"], w["review_open"] = rounds, pending, open_
         if len(self.hosts):  # every host's last workspaces, ids prefixed: one order by id
             out = sorted(out + self.hosts.workspaces(), key=lambda w: str(w["id"]))
         return out

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import StorageError
 from .fileio import write_json_atomic
 from .models import Session, Workspace, valid_id
-from .reviews import ReviewRound
+from .reviews import ReviewComment, ReviewRound
 
 SCHEMA_VERSION = 1
 # Times are seconds since 1970; past year 9999 no timestamp can be shown (RFC 3339).
@@ -32,9 +32,17 @@ class State:
     sessions: dict[str, Session] = field(default_factory=dict)
     # Rounds are replaced, never changed in place: a copy of this dict is a snapshot of them.
     reviews: dict[str, ReviewRound] = field(default_factory=dict)
+    # Each workspace's pending review comments (tuples: a copy of the dict is a snapshot).
+    pending: dict[str, tuple[ReviewComment, ...]] = field(default_factory=dict)
 
     def sessions_of(self, workspace_id: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.workspace_id == workspace_id]
+
+    def forget_reviews(self, workspace_id: str) -> None:
+        """Drop a gone workspace's review rounds and pending comments: its id may be given to
+        the next workspace of its repo, which must not inherit them."""
+        self.reviews = {k: r for k, r in self.reviews.items() if r.workspace_id != workspace_id}
+        self.pending.pop(workspace_id, None)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -44,6 +52,10 @@ class State:
             ],
             "sessions": [s.to_record() for s in sorted(self.sessions.values(), key=lambda s: s.id)],
             "reviews": [r.to_record() for r in sorted(self.reviews.values(), key=lambda r: r.id)],
+            "pending": [
+                {"workspace_id": wid, "comments": [c.to_record() for c in comments]}
+                for wid, comments in sorted(self.pending.items())
+            ],
         }
 
 
@@ -83,6 +95,7 @@ class StateStore:
                 for i, r in enumerate(_list(doc, "sessions"))
             ]
             reviews = [ReviewRound.from_record(r) for r in _list(doc, "reviews")]
+            pending = [_pending_record(r) for r in _list(doc, "pending")]
         except (TypeError, ValueError, AttributeError) as e:
             raise StateFileError(f"{self.path}: malformed record: {e}") from e
         known = {w.id for w in workspaces}
@@ -90,6 +103,7 @@ class StateStore:
             workspaces={w.id: w for w in workspaces},
             sessions={s.id: s for s in sessions if s.workspace_id in known},
             reviews={r.id: r for r in reviews if r.workspace_id in known},
+            pending={wid: comments for wid, comments in pending if wid in known and comments},
         )
 
     def save(self, state: State) -> None:
@@ -97,6 +111,16 @@ class StateStore:
             write_json_atomic(self.path, state.to_document(), indent=None)
         except OSError as e:
             raise StorageError(f"could not save {self.path}: {e.strerror or e}") from e
+
+
+def _pending_record(record: Any) -> tuple[str, tuple[ReviewComment, ...]]:
+    if not isinstance(record, dict) or not isinstance(record.get("workspace_id"), str):
+        raise TypeError("a pending review must be an object with a workspace_id")
+    comments = record.get("comments")
+    if not isinstance(comments, list):
+        raise TypeError("a pending review's comments must be a list")
+    wid = record["workspace_id"]
+    return wid, tuple(ReviewComment.from_record(c, f"{wid}-p{i}") for i, c in enumerate(comments))
 
 
 def _not_json(text: str) -> Any:

@@ -383,6 +383,7 @@ class WorkspaceManager:
         await asyncio.to_thread(gitops.remove_checkout, bare, path)
         with self.registry.change("workspace disposed") as state:
             state.workspaces.pop(workspace_id, None)
+            state.forget_reviews(workspace_id)
         return snap
 
     async def _take_snapshot(
@@ -618,6 +619,7 @@ class WorkspaceManager:
             with self.registry.change("scan") as st:
                 for wid in removed:
                     st.workspaces.pop(wid, None)
+                    st.forget_reviews(wid)
                     for s in st.sessions_of(wid):
                         st.sessions.pop(s.id, None)
                         result.dropped_sessions.append(s)

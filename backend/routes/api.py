@@ -183,17 +183,42 @@ async def diff(workspace_id: str) -> Response:
 
 @bp.post("/workspaces/<workspace_id>/review")
 async def review(workspace_id: str) -> Response:
-    """Type a review round into one of the workspace's sessions (docs/API.md#review-rounds)."""
+    """Type a review round into one of the workspace's sessions: the ``comments`` given, or
+    without them the workspace's pending round (docs/API.md#review-rounds)."""
     svc = services()
     ws = svc.workspaces.get(workspace_id)  # 404 before 400
     body = await json_object()
     session_id = text(body, "session_id")
-    comments = parse_comments(body.get("comments"))
-    session = svc.sessions.get(session_id)
-    sent = await svc.reviews.send(ws, session, comments)
-    if session.nudge_state:  # the agent asked for input: this answers it
-        svc.sessions.clear_nudge(session_id)
+    raw = body.get("comments")
+    comments = None if raw is None else parse_comments(raw)
+    sent = await svc.reviews.send(ws, svc.sessions.get(session_id), comments)
     return jsonify({**OK, "round_id": sent.id})
+
+
+@bp.get("/workspaces/<workspace_id>/review/pending")
+async def pending_comments(workspace_id: str) -> Response:
+    """The workspace's pending review comments, each where its lines are now."""
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)
+    return jsonify({"comments": await svc.reviews.fresh_pending(ws)})
+
+
+@bp.post("/workspaces/<workspace_id>/review/pending")
+async def add_pending_comments(workspace_id: str) -> Response:
+    """Add comments to the workspace's pending round (kept until sent or removed)."""
+    svc = services()
+    ws = svc.workspaces.get(workspace_id)  # 404 before 400
+    body = await json_object()
+    added = await svc.reviews.add_pending(ws, parse_comments(body.get("comments")))
+    return jsonify({**OK, "comments": [c.payload() for c in added]})
+
+
+@bp.delete("/workspaces/<workspace_id>/review/pending/<comment_id>")
+async def remove_pending_comment(workspace_id: str, comment_id: str) -> Response:
+    svc = services()
+    svc.workspaces.get(workspace_id)
+    svc.reviews.remove_pending(workspace_id, comment_id)
+    return jsonify(OK)
 
 
 @bp.get("/workspaces/<workspace_id>/reviews")
@@ -201,7 +226,7 @@ async def reviews(workspace_id: str) -> Response:
     """The workspace's review rounds, oldest first, with each comment's status."""
     svc = services()
     ws = svc.workspaces.get(workspace_id)
-    return jsonify({"rounds": await svc.reviews.with_changes(ws)})
+    return jsonify({"rounds": await svc.reviews.fresh_rounds(ws)})
 
 
 @bp.post("/workspaces/<workspace_id>/reviews/mark")

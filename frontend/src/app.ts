@@ -10,6 +10,7 @@ import { DisposedList } from "./components/disposedList";
 import { HostsPanel } from "./components/hostsPanel";
 import { NotifyToggle } from "./components/notifyToggle";
 import { ProgressList } from "./components/progressList";
+import { OverlapMatrix } from "./components/overlapMatrix";
 import { ReviewView } from "./components/reviewView";
 import { SessionView } from "./components/sessionView";
 import { SpawnForm } from "./components/spawnForm";
@@ -52,6 +53,7 @@ export class App {
   private readonly toasts = new Toasts();
   private readonly sessionView: SessionView;
   private readonly reviewView: ReviewView;
+  private readonly overlaps = new OverlapMatrix();
   private readonly notifier: Notifier;
   private readonly notifyToggle: NotifyToggle;
   /** Which sessions needed input in the last snapshot; null before the first one (never notify for it). */
@@ -232,6 +234,7 @@ export class App {
         h("h1", { class: "brand" }, h("span", { class: "brand-mark", attrs: { "aria-hidden": "true" }, text: "▦" }), "schmux-desktop"),
         this.totalsEl,
         this.hostTotals,
+        h("a", { class: "btn btn-small topbar-link", testid: "open-overlaps", attrs: { href: "#/conflicts", title: "Which workspaces change the same files" }, text: "Overlaps" }),
         this.notifyToggle.el,
         this.indicator.el,
       ),
@@ -240,6 +243,7 @@ export class App {
       this.dashboard,
       this.sessionView.el,
       this.reviewView.el,
+      this.overlaps.el,
       h("footer", { class: "footer", testid: "footer" }, this.version, h("span", { class: "footer-sep", text: " · " }), h("span", { text: "live over /ws/dashboard" })),
       this.toasts.el,
       this.dialog.el,
@@ -399,12 +403,15 @@ export class App {
     const route = parseRoute(location.hash);
     const onSession = route.name === "session";
     const onReview = route.name === "review";
+    const onOverlaps = route.name === "conflicts";
     setHidden(this.sessionView.el, !onSession);
     setHidden(this.reviewView.el, !onReview);
-    setHidden(this.dashboard, onSession || onReview);
+    setHidden(this.overlaps.el, !onOverlaps);
+    setHidden(this.dashboard, onSession || onReview || onOverlaps);
+    if (onOverlaps) this.overlaps.update(this.state.workspaces);
     setClass(document.body, "route-session", onSession);
     if (route.name === "review") {
-      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null);
+      this.reviewView.open(route.workspaceId, route.file, this.state.workspaces?.find((w) => w.id === route.workspaceId) ?? null, route.view, route.line);
     } else {
       this.reviewView.close();
     }

@@ -36,3 +36,19 @@ describe("unified", () => {
     expect(out[9]!.skipped).toBe(7);
   });
 });
+
+describe("one side empty", () => {
+  it("an added file of 30,000 lines is all additions, at once", () => {
+    const text = Array.from({ length: 30_000 }, (_, i) => `line ${i}`).join("\n") + "\n";
+    const t0 = performance.now();
+    const lines = unified(undefined, text);
+    const took = performance.now() - t0;
+    expect(lines).toHaveLength(30_000);
+    expect(lines.every((l) => l.kind === "add")).toBe(true);
+    expect(lines[29_999]).toMatchObject({ new: 30_000, old: null, text: "line 29999" });
+    expect(took).toBeLessThan(200);
+  });
+  it("a deleted file is all removals", () => {
+    expect(unified("a\nb\n", "").map((l) => l.kind)).toEqual(["del", "del"]);
+  });
+});

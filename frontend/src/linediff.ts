@@ -89,7 +89,8 @@ export function diffLines(a: string[], b: string[]): DiffLine[] {
   }
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
-  const ops: Op[] = myers(midA, midB) ?? [...midA.map((): Op => "-"), ...midB.map((): Op => "+")];
+  // One side empty (an added or deleted file, lines only appended): nothing to search for.
+  const ops: Op[] = (midA.length && midB.length ? myers(midA, midB) : null) ?? [...midA.map((): Op => "-"), ...midB.map((): Op => "+")];
   const out: DiffLine[] = [];
   for (let i = 0; i < start; i++) out.push({ kind: "ctx", text: a[i]!, old: i + 1, new: i + 1 });
   let i = start;

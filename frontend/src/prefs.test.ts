@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PREFS, loadPrefs, PREFS_KEY, savePrefs } from "./prefs";
-import { parseRoute, sessionHref } from "./router";
+import { DEFAULT_PREFS, DIFF_VIEW_KEY, loadDiffView, loadPrefs, PREFS_KEY, saveDiffView, savePrefs } from "./prefs";
+import { parseRoute, reviewHref, sessionHref } from "./router";
 
 class MemStorage {
   data = new Map<string, string>();
@@ -46,5 +46,34 @@ describe("router", () => {
     expect(parseRoute("")).toEqual({ name: "dashboard" });
     expect(parseRoute("#/")).toEqual({ name: "dashboard" });
     expect(parseRoute("#/session/%E0%A4%A")).toEqual({ name: "dashboard" });
+  });
+});
+
+describe("diff view pref", () => {
+  it("remembers unified or split, unified for anything else", () => {
+    const s = new MemStorage();
+    expect(loadDiffView(s)).toBe("unified");
+    saveDiffView(s, "split");
+    expect(loadDiffView(s)).toBe("split");
+    s.setItem(DIFF_VIEW_KEY, "sideways");
+    expect(loadDiffView(s)).toBe("unified");
+    expect(loadPrefs(s)).toEqual(DEFAULT_PREFS); // the dashboard's prefs are not touched
+  });
+});
+
+describe("review deep links", () => {
+  it("carry the file and the view, and read back", () => {
+    const href = reviewHref("proj-001", "src/a b+c.py", "split");
+    expect(href).toBe("#/review/proj-001?file=src%2Fa%20b%2Bc.py&view=split");
+    expect(parseRoute(href)).toEqual({ name: "review", workspaceId: "proj-001", file: "src/a b+c.py", view: "split", line: null });
+    expect(parseRoute("#/review/proj-001")).toEqual({ name: "review", workspaceId: "proj-001", file: null, view: null, line: null });
+    expect(parseRoute(reviewHref("w", "a.py", null, 42))).toMatchObject({ file: "a.py", line: 42 });
+    expect(parseRoute("#/review/w?file=a.py&line=-3")).toMatchObject({ line: null });
+    expect(parseRoute("#/review/proj-001?view=weird")).toMatchObject({ view: null });
+    expect(reviewHref("proj-001")).toBe("#/review/proj-001");
+  });
+  it("knows the overlap matrix route", () => {
+    expect(parseRoute("#/conflicts")).toEqual({ name: "conflicts" });
+    expect(parseRoute("#/conflicts/")).toEqual({ name: "conflicts" });
   });
 });

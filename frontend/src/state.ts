@@ -91,8 +91,11 @@ export function normalizeWorkspace(raw: unknown): Workspace | null {
     git_lines_removed: num(raw.git_lines_removed),
     git_files_changed: num(raw.git_files_changed),
     git_error: str(raw.git_error),
+    git_revision: str(raw.git_revision),
     conflicts: normalizeConflicts(raw.conflicts),
     review_rounds: num(raw.review_rounds),
+    review_pending: num(raw.review_pending),
+    review_open: num(raw.review_open),
     host: str(raw.host),
   };
 }

@@ -41,10 +41,16 @@ export interface Workspace {
   git_files_changed: number;
   /** Extra key: why the last git status pass failed for this workspace ("" when it did not). */
   git_error: string;
+  /** Moves with every edit of a changed file, even one that keeps the counts; absent from older servers. */
+  git_revision?: string;
   /** The conflict forecast (docs/API.md#the-conflict-forecast); absent from older servers. */
   conflicts?: Conflict[];
   /** How many review rounds the workspace has had; absent from older servers. */
   review_rounds?: number;
+  /** Review comments waiting in its pending round; absent from older servers. */
+  review_pending?: number;
+  /** Sent review comments not addressed yet; absent from older servers. */
+  review_open?: number;
   /** "" for this machine, else the configured host's name; absent from older servers. */
   host?: string;
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -311,7 +312,8 @@ async def test_unborn_head_everything_added(tmp_path: Path) -> None:
     write(repo / "staged.txt", "1\n2\n3\n4\n")  # working tree wins: 4 lines
     write(repo / "untracked.txt", "u\nv\n")
     st = await read_status(repo)
-    assert st == GitStatus(
+    assert st.revision  # dirty: a fingerprint of the changed files
+    assert dataclasses.replace(st, revision="") == GitStatus(
         ahead=0,
         behind=0,
         dirty=True,
@@ -535,3 +537,25 @@ async def test_read_all_many_concurrent(tmp_path: Path) -> None:
         assert isinstance(st, GitStatus)
         assert st.dirty == bool(i % 2)
         assert (st.lines_added, st.files_changed) == ((1, 1) if i % 2 else (0, 0))
+
+
+# --------------------------------------------------------------------------- revision
+
+
+async def test_revision_moves_with_an_edit_that_keeps_the_counts(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"f.txt": "hello\n"})
+    assert (await read_status(repo)).revision == ""  # clean: nothing to fingerprint
+    write(repo / "f.txt", "hello world\n")
+    first = await read_status(repo)
+    write(repo / "f.txt", "hello there\n")  # still +1 -1 in one file
+    second = await read_status(repo)
+    assert (first.lines_added, first.lines_removed, first.files_changed) == (1, 1, 1)
+    assert (second.lines_added, second.lines_removed, second.files_changed) == (1, 1, 1)
+    assert first.revision and second.revision and first.revision != second.revision
+    assert (await read_status(repo)).revision == second.revision  # no edit: the same token
+    write(repo / "new.txt", "a\n")
+    third = await read_status(repo)
+    write(repo / "new.txt", "b\n")  # an untracked file edited, same line count
+    assert (await read_status(repo)).revision != third.revision
+    git(repo, "add", "f.txt")  # staged: the status letters change
+    assert (await read_status(repo)).revision not in (third.revision, second.revision)

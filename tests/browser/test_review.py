@@ -70,9 +70,11 @@ def test_review_a_workspace_and_send_a_comment_to_its_agent(
     wait_for(lambda: "GOT IT" in log.read_text(errors="replace"))
 
     # the round is listed; the person marks its comment addressed
-    expect(page.get_by_test_id("review-round-comment")).to_contain_text("README.md:2 sent")
+    done = page.get_by_test_id("review-round-comment")
+    expect(done).to_contain_text("README.md:2")
+    expect(done.get_by_test_id("review-comment-status")).to_have_text("sent")
     page.get_by_test_id("review-mark").click()
-    expect(page.get_by_test_id("review-round-comment")).to_contain_text("addressed")
+    expect(done.get_by_test_id("review-comment-status")).to_have_text("addressed")
 
     # the agent edits a file: the page shows it without a reload
     (path / "added-later.py").write_text("print('later')\n")

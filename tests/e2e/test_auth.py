@@ -54,6 +54,8 @@ async def _ws_status(url: str, headers: dict[str, str]) -> int:
 def test_every_route_needs_the_token_and_no_cookie_counts(server: Server, short_dir: Path) -> None:
     routes = _routes(short_dir / "introspect")
     assert len(routes) >= 13
+    review = {"api.pending_comments", "api.add_pending_comments", "api.remove_pending_comment"}
+    assert review <= {endpoint for endpoint, *_ in routes}  # the pending round's routes too
     right_cookie = f"schmux_token={server.token}"  # what older versions set: ignored now
     attempts: list[dict[str, str]] = [
         {},

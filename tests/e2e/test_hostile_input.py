@@ -333,6 +333,8 @@ SPAWN_IN = {"workspace_id": "{wid}", "targets": {"sleeper": 1}}
 TARGET = {"name": "t", "type": "command", "command": "true"}
 REVIEW = {"session_id": "{sid}", "comments": [{"path": "README.md", "line": 1, "body": "b"}]}
 MARK = {"round_id": "r1", "index": 0, "addressed": True}
+RANGE = {"path": "README.md", "line": 1, "end_line": 2, "body": "b"}
+PENDING = {"comments": [RANGE]}
 FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "api.spawn": [
         (("repo",), SPAWN_NEW),
@@ -399,6 +401,18 @@ FIELDS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
         (("comments", 0, "line"), REVIEW),
         (("comments", 0, "body"), REVIEW),
         (("comments", 0), REVIEW),
+        (("comments", 0, "end_line"), REVIEW),
+        (("comments",), REVIEW),  # absent or null: the pending round is sent
+        (("session_id",), {"session_id": "{sid}"}),
+    ],
+    "api.add_pending_comments": [
+        (("comments", 0, "path"), PENDING),
+        (("comments", 0, "line"), PENDING),
+        (("comments", 0, "end_line"), PENDING),
+        (("comments", 0, "body"), PENDING),
+        (("comments", 0, "unknown-key"), PENDING),
+        (("comments", 0), PENDING),
+        (("comments",), PENDING),
     ],
     "api.mark_comment": [(("round_id",), MARK), (("index",), MARK), (("addressed",), MARK)],
 }
@@ -513,10 +527,13 @@ class Fixtures:
 
 
 def _url(rule: str, ids: dict[str, str], hostile_arg: str | None = None) -> str:
+    share = 16 * 1024 // max(1, len(ARG.findall(rule)))  # per id in the path
+
     def fill(m: re.Match[str]) -> str:
         if hostile_arg is not None:  # a lone surrogate: its bytes (%ED%A0%80), not UTF-8
-            # (httpx sends no URL over 64 KiB: a 1 MiB id is cut to 16 KiB, 48 KiB encoded)
-            raw = hostile_arg.encode("utf-8", "surrogatepass")[: 16 * 1024]
+            # (httpx sends no URL over 64 KiB: a 1 MiB id is cut to 16 KiB, 48 KiB encoded,
+            # shared between the ids of a path with several)
+            raw = hostile_arg.encode("utf-8", "surrogatepass")[:share]
             return quote(raw, safe="") or "x"
         return ids.get(m.group(1), "index.html")
 

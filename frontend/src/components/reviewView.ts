@@ -1,18 +1,26 @@
-// "#/review/<workspace id>": a workspace's changes (GET /api/diff) as a file list with status and
-// +/− counts beside a unified view of the selected file. Clicking a line opens a comment box; the
-// comments collect in a pending round (kept in this browser's storage until sent) that "Send to
-// agent" types into a chosen session (POST /api/workspaces/<id>/review). The diff is fetched again
-// when the dashboard push says the workspace's git state changed: no polling.
+// "#/review/<workspace id>": a workspace's changes (GET /api/diff) as a virtualised file list with
+// status and +/− counts beside the selected file's diff, unified or side by side (diffview/). Review
+// comments (a line or a range picked in the diff, the pending round kept on the server, sending,
+// the rounds' history) are reviewComments.ts's, through the diff's line hooks. The diff is fetched
+// again when the dashboard push says the workspace's git state changed: no polling.
 
 import type { Api } from "../api";
-import { h, setAttr, setHidden, setText } from "../dom";
-import { type DiffLine, unified } from "../linediff";
-import { reviewHref, sessionHref } from "../router";
-import type { DiffResponse, FileDiff, ReviewComment, ReviewRound, Workspace } from "../types";
-import { sessionLabel } from "../view";
+import { h, setAttr, setText } from "../dom";
+import { DiffBody } from "../diffview/diffBody";
+import { FileList, fileKey } from "../diffview/fileList";
+import type { ViewMode } from "../diffview/rows";
+import { loadDiffView, saveDiffView } from "../prefs";
+import { conflictsHref, reviewHref } from "../router";
+import type { DiffResponse, FileDiff, Workspace } from "../types";
+import { ReviewComments } from "./reviewComments";
 
-const MAX_ROWS = 5000; // rows of one file drawn at once; "Show more" draws the rest
-const STATUS_LETTER: Record<string, string> = { added: "A", modified: "M", deleted: "D", renamed: "R", untracked: "?" };
+/** The page's keys, shown in its help (and tested by tests/browser/test_review_viewer.py). */
+export const REVIEW_KEYS: [key: string, what: string][] = [
+  ["j / k", "next / previous file"],
+  ["n / p", "next / previous change (hunk) in the file"],
+  ["s", "switch between unified and side-by-side"],
+  ["?", "show or hide this help"],
+];
 
 export interface ReviewViewDeps {
   api: Api;
@@ -20,34 +28,27 @@ export interface ReviewViewDeps {
   storage: Storage | null;
 }
 
-const pendingKey = (wid: string): string => `schmux-review-pending-${wid}`;
-const fileKey = (f: FileDiff): string => f.new_path || f.old_path || "";
-
 export class ReviewView {
   readonly el: HTMLElement;
   private workspaceId: string | null = null;
-  private workspace: Workspace | null = null;
   private file: string | null = null;
   private base: "head" | "branch" = "head";
   private diff: DiffResponse | null = null;
   private gitSignature = "";
   private loading = 0; // generation of the fetch in flight
   private refetch = false;
-  private pending: ReviewComment[] = [];
-  private rowsShown = MAX_ROWS;
+  private view: ViewMode;
+  private revealLine: { file: string | null; line: number; done: boolean } | null = null; // a deep link's line, shown once
 
   private readonly title: HTMLHeadingElement;
   private readonly status: HTMLParagraphElement;
   private readonly baseSelect: HTMLSelectElement;
-  private readonly files: HTMLUListElement;
+  private readonly files: FileList;
   private readonly fileTitle: HTMLHeadingElement;
-  private readonly body: HTMLDivElement;
-  private readonly pendingList: HTMLOListElement;
-  private readonly sessionSelect: HTMLSelectElement;
-  private readonly sendBtn: HTMLButtonElement;
-  private readonly pendingBox: HTMLElement;
-  private readonly history: HTMLOListElement;
-  private readonly historyBox: HTMLElement;
+  private readonly diffBody: DiffBody;
+  private readonly viewButtons: Record<ViewMode, HTMLButtonElement>;
+  private readonly help: HTMLDetailsElement;
+  private readonly comments: ReviewComments;
 
   constructor(private readonly deps: ReviewViewDeps) {
     this.title = h("h2", { class: "review-title", testid: "review-title" });
@@ -58,27 +59,21 @@ export class ReviewView {
       h("option", { attrs: { value: "head" }, text: "Uncommitted changes (against HEAD)" }),
       h("option", { attrs: { value: "branch" }, text: "Whole branch (since it forked)" }),
     );
-    this.files = h("ul", { class: "review-files", testid: "review-files", attrs: { "aria-label": "changed files" } });
+    this.view = loadDiffView(deps.storage ?? undefined);
+    this.files = new FileList((path) => reviewHref(this.workspaceId ?? "", path, this.view));
     this.fileTitle = h("h3", { class: "review-file-title", testid: "review-file-title" });
-    this.body = h("div", { class: "review-diff", testid: "review-diff" });
-    this.pendingList = h("ol", { class: "review-pending-list", testid: "review-pending" });
-    this.sessionSelect = h("select", { testid: "review-session", attrs: { "aria-label": "send to session" } });
-    this.sendBtn = h("button", {
-      class: "btn btn-primary",
-      testid: "review-send",
-      text: "Send to agent",
-      attrs: { type: "button" },
-      on: { click: () => void this.send() },
-    });
-    this.pendingBox = h(
-      "section",
-      { class: "review-round panel", attrs: { "aria-label": "pending review round" } },
-      h("h3", { text: "Pending comments" }),
-      this.pendingList,
-      h("div", { class: "review-send-row" }, h("label", { text: "Session " }, this.sessionSelect), this.sendBtn),
+    this.comments = new ReviewComments(deps, (path, line) => reviewHref(this.workspaceId ?? "", path, this.view, line));
+    this.diffBody = new DiffBody(this.comments.hooks);
+    this.comments.attach(this.diffBody);
+    const viewButton = (mode: ViewMode, text: string): HTMLButtonElement =>
+      h("button", { class: "btn btn-small", testid: `review-view-${mode}`, text, attrs: { type: "button" }, on: { click: () => this.setView(mode) } });
+    this.viewButtons = { unified: viewButton("unified", "Unified"), split: viewButton("split", "Side by side") };
+    this.help = h(
+      "details",
+      { class: "review-help", testid: "review-help" },
+      h("summary", { text: "Keys" }),
+      h("dl", {}, ...REVIEW_KEYS.flatMap(([k, what]) => [h("dt", {}, h("kbd", { text: k })), h("dd", { text: what })])),
     );
-    this.history = h("ol", { class: "review-history-list", testid: "review-history" });
-    this.historyBox = h("section", { class: "review-round panel", attrs: { "aria-label": "review rounds" } }, h("h3", { text: "Rounds sent" }), this.history);
     this.el = h(
       "section",
       { class: "review-view", testid: "review-view", attrs: { "aria-label": "review" } },
@@ -88,59 +83,83 @@ export class ReviewView {
         h("a", { class: "btn btn-small", attrs: { href: "#/" }, text: "← Dashboard" }),
         this.title,
         this.baseSelect,
+        h("div", { class: "review-view-toggle", attrs: { role: "group", "aria-label": "diff layout" } }, this.viewButtons.unified, this.viewButtons.split),
+        h("a", { class: "btn btn-small", testid: "review-open-overlaps", attrs: { href: conflictsHref }, text: "Overlaps" }),
+        this.help,
         this.status,
       ),
       h(
         "div",
         { class: "review-layout" },
-        h("nav", { class: "review-side", attrs: { "aria-label": "files" } }, this.files),
-        h("div", { class: "review-main" }, this.fileTitle, this.body),
+        h("nav", { class: "review-side", attrs: { "aria-label": "files" } }, this.files.el),
+        h("div", { class: "review-main" }, this.fileTitle, this.diffBody.el),
       ),
-      this.pendingBox,
-      this.historyBox,
+      this.comments.el,
     );
-    setHidden(this.historyBox, true);
-    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    document.addEventListener("keydown", (e) => this.onKey(e));
     this.el.tabIndex = -1;
+    this.renderViewButtons();
   }
 
-  /** Show workspace `wid` (its `file` selected, when given); the dashboard state's record of it. */
-  open(wid: string, file: string | null, workspace: Workspace | null): void {
+  /**
+   * Show workspace `wid` (its `file` selected, when given; `view` from the deep link, else the
+   * remembered layout); the dashboard state's record of it.
+   */
+  open(wid: string, file: string | null, workspace: Workspace | null, view: ViewMode | null = null, line: number | null = null): void {
+    if (view && view !== this.view) this.setView(view, false);
+    if (line !== null && (line !== this.revealLine?.line || file !== this.revealLine.file)) this.revealLine = { file, line, done: false };
     if (wid !== this.workspaceId) {
       this.workspaceId = wid;
       this.diff = null;
       this.gitSignature = "";
-      this.pending = this.loadPending();
+      this.comments.open(wid);
       this.file = file;
-      this.rowsShown = MAX_ROWS;
-      this.renderPending();
-    } else if (file !== this.file) {
-      this.file = file;
-      this.rowsShown = MAX_ROWS;
       this.renderFiles();
       this.renderFile();
+    } else if (file !== null && file !== this.file) {
+      this.file = file;
+      this.files.select(file);
+      this.renderFile();
+    } else if (this.revealLine && !this.revealLine.done && this.diff) {
+      this.renderFile(); // the same file, another line
     }
     this.update(workspace);
   }
 
+  /** Unified or side by side: remembered (prefs) and put in the address, so a reload keeps it. */
+  private setView(view: ViewMode, updateLink = true): void {
+    this.view = view;
+    saveDiffView(this.deps.storage ?? undefined, view);
+    this.diffBody.setMode(view);
+    this.renderViewButtons();
+    if (this.diff) this.files.set(this.diff.files, this.file); // their links carry the view
+    if (updateLink && this.workspaceId) history.replaceState(null, "", reviewHref(this.workspaceId, this.file, view));
+  }
+
+  private renderViewButtons(): void {
+    for (const [mode, btn] of Object.entries(this.viewButtons)) {
+      setAttr(btn, "aria-pressed", String(mode === this.view));
+      btn.classList.toggle("btn-primary", mode === this.view);
+    }
+  }
+
   close(): void {
     this.workspaceId = null;
-    this.workspace = null;
+    this.comments.close();
   }
 
   /** A new dashboard state: fetch the diff again when this workspace's git state moved. */
   update(workspace: Workspace | null): void {
-    this.workspace = workspace;
     if (!this.workspaceId) return;
     setText(this.title, workspace ? `Review ${workspace.id} · ⎇ ${workspace.branch}` : `Review ${this.workspaceId}`);
     const sig = workspace
-      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty].join(",")
+      ? [workspace.git_lines_added, workspace.git_lines_removed, workspace.git_files_changed, workspace.git_ahead, workspace.git_dirty, workspace.git_revision ?? ""].join(",")
       : "";
     if (sig !== this.gitSignature || this.diff === null) {
       this.gitSignature = sig;
       void this.load();
     }
-    this.renderSessions();
+    this.comments.update(workspace);
   }
 
   private setBase(value: string): void {
@@ -170,7 +189,6 @@ export class ReviewView {
     } else {
       setText(this.status, `Cannot show the diff: ${res.error}`);
     }
-    void this.loadRounds();
     if (this.refetch) {
       this.refetch = false;
       void this.load();
@@ -178,29 +196,7 @@ export class ReviewView {
   }
 
   private renderFiles(): void {
-    const files = this.diff?.files ?? [];
-    this.files.replaceChildren(
-      ...files.map((f) => {
-        const key = fileKey(f);
-        const selected = key === this.file;
-        return h(
-          "li",
-          {},
-          h(
-            "a",
-            {
-              class: `review-file${selected ? " is-selected" : ""}`,
-              testid: "review-file",
-              attrs: { href: reviewHref(this.workspaceId ?? "", key), "aria-current": selected ? "true" : null, title: key },
-            },
-            h("span", { class: `review-file-status status-${f.status}`, text: STATUS_LETTER[f.status] ?? "M", attrs: { title: f.status } }),
-            h("span", { class: "review-file-path", text: key }),
-            h("span", { class: "stat-added", text: f.lines_added ? `+${f.lines_added}` : "" }),
-            h("span", { class: "stat-removed", text: f.lines_removed ? `−${f.lines_removed}` : "" }),
-          ),
-        );
-      }),
-    );
+    this.files.set(this.diff?.files ?? [], this.file);
   }
 
   private selected(): FileDiff | null {
@@ -210,247 +206,34 @@ export class ReviewView {
   private renderFile(): void {
     const f = this.selected();
     setText(this.fileTitle, f ? (f.status === "renamed" && f.old_path ? `${f.old_path} → ${f.new_path}` : fileKey(f)) : "");
-    if (!f) {
-      this.body.replaceChildren();
-      return;
-    }
-    if (f.binary) {
-      this.body.replaceChildren(h("p", { class: "review-note", text: "Binary file: not shown." }));
-      return;
-    }
-    const lines = unified(f.old_content, f.new_content);
-    const rows = lines.slice(0, this.rowsShown).map((l) => this.row(f, l));
-    const table = h("table", { class: "review-lines" }, h("tbody", {}, ...rows));
-    const extra: Node[] = [];
-    if (f.truncated) extra.push(h("p", { class: "review-note", text: "This file is too large to show whole: it is cut." }));
-    if (lines.length > this.rowsShown) {
-      extra.push(
-        h("button", {
-          class: "btn btn-small",
-          text: `Show ${lines.length - this.rowsShown} more lines`,
-          attrs: { type: "button" },
-          on: {
-            click: () => {
-              this.rowsShown += MAX_ROWS;
-              this.renderFile();
-            },
-          },
-        }),
-      );
-    }
-    this.body.replaceChildren(table, ...extra);
-  }
-
-  private row(f: FileDiff, l: DiffLine): HTMLTableRowElement {
-    if (l.kind === "gap") {
-      return h("tr", { class: "line-gap" }, h("td", { attrs: { colspan: 4 }, text: `⋯ ${l.skipped} unchanged line${l.skipped === 1 ? "" : "s"}` }));
-    }
-    const sign = l.kind === "add" ? "+" : l.kind === "del" ? "−" : " ";
-    const line = l.new ?? l.old ?? 0;
-    const tr = h(
-      "tr",
-      {
-        class: `line-${l.kind}`,
-        testid: "review-line",
-        attrs: { tabindex: 0, title: "Click to comment on this line", "data-line": line },
-        on: {
-          click: () => this.openComment(tr, f, line),
-          keydown: (e) => {
-            if (e.key === "Enter" && e.target === tr) this.openComment(tr, f, line);
-          },
-        },
-      },
-      h("td", { class: "ln", text: l.old === null ? "" : String(l.old) }),
-      h("td", { class: "ln", text: l.new === null ? "" : String(l.new) }),
-      h("td", { class: "sign", text: sign }),
-      h("td", { class: "code", text: l.text }),
-    );
-    return tr;
-  }
-
-  private openComment(tr: HTMLTableRowElement, f: FileDiff, line: number): void {
-    const next = tr.nextElementSibling;
-    if (next?.classList.contains("comment-row")) {
-      next.querySelector("textarea")?.focus();
-      return;
-    }
-    const path = fileKey(f);
-    const text = h("textarea", { testid: "review-comment-text", attrs: { rows: 3, "aria-label": `comment on ${path}:${line}` } });
-    const box = h(
-      "tr",
-      { class: "comment-row" },
-      h(
-        "td",
-        { attrs: { colspan: 4 } },
-        h("div", { class: "comment-box" }, h("strong", { text: `${path}:${line}` }), text),
-        h(
-          "div",
-          { class: "comment-actions" },
-          h("button", {
-            class: "btn btn-small btn-primary",
-            testid: "review-comment-add",
-            text: "Add comment",
-            attrs: { type: "button" },
-            on: {
-              click: () => {
-                if (!text.value.trim()) return;
-                this.pending.push({ path, line, body: text.value });
-                this.savePending();
-                this.renderPending();
-                box.remove();
-              },
-            },
-          }),
-          h("button", { class: "btn btn-small", text: "Cancel", attrs: { type: "button" }, on: { click: () => box.remove() } }),
-        ),
-      ),
-    );
-    tr.after(box);
-    text.focus();
-  }
-
-  private async loadRounds(): Promise<void> {
-    const wid = this.workspaceId;
-    if (!wid) return;
-    const res = await this.deps.api.reviews(wid);
-    if (!res.ok || wid !== this.workspaceId) return;
-    this.renderRounds(wid, res.data.rounds);
-  }
-
-  private renderRounds(wid: string, rounds: ReviewRound[]): void {
-    setHidden(this.historyBox, rounds.length === 0);
-    this.history.replaceChildren(
-      ...[...rounds].reverse().map((r) =>
-        h(
-          "li",
-          { testid: "review-round" },
-          h("span", { class: "round-when", text: `${new Date(r.created_at * 1000).toLocaleString()} · ${r.state}${r.error ? `: ${r.error}` : ""}` }),
-          h(
-            "ul",
-            {},
-            ...r.comments.map((c, i) =>
-              h(
-                "li",
-                { class: `round-comment status-${c.status}`, testid: "review-round-comment" },
-                h("a", { attrs: { href: reviewHref(wid, c.path) }, text: `${c.path}:${c.line}` }),
-                h("span", { class: "round-status", text: ` ${c.status}${c.status === "sent" && c.line_changed ? " · its line changed since" : ""} ` }),
-                h("span", { class: "pending-body", text: c.body }),
-                c.status === "pending"
-                  ? null
-                  : h("button", {
-                      class: "btn btn-small",
-                      testid: "review-mark",
-                      text: c.status === "addressed" ? "Reopen" : "Mark addressed",
-                      attrs: { type: "button" },
-                      on: {
-                        click: async () => {
-                          const res = await this.deps.api.markComment(wid, r.id, i, c.status !== "addressed");
-                          if (!res.ok) this.deps.toast(res.error, "error");
-                          void this.loadRounds();
-                        },
-                      },
-                    }),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  private renderPending(): void {
-    this.pendingList.replaceChildren(
-      ...this.pending.map((c, i) =>
-        h(
-          "li",
-          { testid: "review-pending-item" },
-          h("a", { attrs: { href: reviewHref(this.workspaceId ?? "", c.path) }, text: `${c.path}:${c.line}` }),
-          h("span", { class: "pending-body", text: ` ${c.body}` }),
-          h("button", {
-            class: "btn btn-small btn-danger-quiet",
-            text: "Remove",
-            attrs: { type: "button", "aria-label": `remove the comment on ${c.path}:${c.line}` },
-            on: {
-              click: () => {
-                this.pending.splice(i, 1);
-                this.savePending();
-                this.renderPending();
-              },
-            },
-          }),
-        ),
-      ),
-    );
-    setHidden(this.pendingBox, this.pending.length === 0);
-    this.renderSessions();
-  }
-
-  private renderSessions(): void {
-    const running = (this.workspace?.sessions ?? []).filter((s) => s.running);
-    const current = this.sessionSelect.value;
-    this.sessionSelect.replaceChildren(...running.map((s) => h("option", { attrs: { value: s.id }, text: sessionLabel(s) })));
-    if (running.some((s) => s.id === current)) this.sessionSelect.value = current;
-    this.sendBtn.disabled = running.length === 0 || this.pending.length === 0;
-    setAttr(this.sendBtn, "title", running.length ? null : "No running session in this workspace");
-  }
-
-  private async send(): Promise<void> {
-    const wid = this.workspaceId;
-    const sid = this.sessionSelect.value;
-    if (!wid || !sid || !this.pending.length) return;
-    this.sendBtn.disabled = true;
-    const comments = [...this.pending];
-    const res = await this.deps.api.review(wid, sid, comments);
-    if (res.ok) {
-      this.pending = this.pending.filter((c) => !comments.includes(c));
-      this.savePending();
-      this.renderPending();
-      this.deps.toast(`Sent ${comments.length} comment${comments.length === 1 ? "" : "s"} to the agent.`, "success");
-      void this.loadRounds();
-      const link = sessionHref(sid);
-      setText(this.status, "Sent. ");
-      this.status.append(h("a", { attrs: { href: link }, text: "Watch the session" }));
-    } else {
-      this.deps.toast(`Not sent: ${res.error}`, "error");
-    }
-    this.renderSessions();
+    this.comments.setFile(f);
+    this.diffBody.show(f, this.view);
+    const r = this.revealLine;
+    if (f && r && !r.done && (r.file === null || r.file === this.file)) r.done = this.diffBody.reveal(r.line);
   }
 
   private onKey(e: KeyboardEvent): void {
+    if (!this.workspaceId || this.el.hidden || e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target as HTMLElement | null;
-    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT")) return;
-    if (e.key !== "j" && e.key !== "k") return;
-    const files = this.diff?.files ?? [];
-    const at = files.findIndex((f) => fileKey(f) === this.file);
-    const next = files[at + (e.key === "j" ? 1 : -1)];
-    if (next) {
-      e.preventDefault();
-      location.hash = reviewHref(this.workspaceId ?? "", fileKey(next));
-    }
-  }
-
-  private loadPending(): ReviewComment[] {
-    try {
-      const raw = this.deps.storage?.getItem(pendingKey(this.workspaceId ?? ""));
-      const parsed: unknown = raw ? JSON.parse(raw) : [];
-      return Array.isArray(parsed)
-        ? parsed.filter(
-            (c): c is ReviewComment =>
-              typeof c === "object" && c !== null && typeof c.path === "string" && typeof c.line === "number" && typeof c.body === "string",
-          )
-        : [];
-    } catch {
-      return [];
-    }
-  }
-
-  private savePending(): void {
-    try {
-      const key = pendingKey(this.workspaceId ?? "");
-      if (this.pending.length) this.deps.storage?.setItem(key, JSON.stringify(this.pending));
-      else this.deps.storage?.removeItem(key);
-    } catch {
-      /* storage full or refused: the round stays in memory */
-    }
+    if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    if (e.key === "j" || e.key === "k") {
+      const files = this.diff?.files ?? [];
+      const at = files.findIndex((f) => fileKey(f) === this.file);
+      const next = files[at + (e.key === "j" ? 1 : -1)];
+      if (next) {
+        // Select now (a key held down outruns hashchange), then put it in the address.
+        this.file = fileKey(next);
+        this.files.select(this.file);
+        this.renderFile();
+        location.hash = reviewHref(this.workspaceId, this.file, this.view);
+      }
+    } else if (e.key === "n" || e.key === "p") {
+      this.diffBody.stepHunk(e.key === "n" ? 1 : -1);
+    } else if (e.key === "s") {
+      this.setView(this.view === "split" ? "unified" : "split");
+    } else if (e.key === "?") {
+      this.help.open = !this.help.open;
+    } else return;
+    e.preventDefault();
   }
 }

@@ -2,7 +2,7 @@
 
 import { conflictBadges } from "../conflicts";
 import { h, reconcileChildren, setAttr, setClass, setHidden, setText } from "../dom";
-import { reviewHref } from "../router";
+import { conflictsHref, reviewHref } from "../router";
 import type { Session, Workspace } from "../types";
 import { repoName } from "../view";
 import { GitStats } from "./gitStats";
@@ -112,7 +112,9 @@ export class WorkspaceRow {
     setClass(this.el, "is-dirty", w.git_dirty);
     const badges = conflictBadges(w);
     this.conflicts.replaceChildren(
-      ...badges.map((b) => h("span", { class: `conflict-badge conflict-${b.kind}`, testid: `conflict-${b.kind}`, text: b.text, attrs: { title: b.title } })),
+      ...badges.map((b) =>
+        h("a", { class: `conflict-badge conflict-${b.kind}`, testid: `conflict-${b.kind}`, text: b.text, attrs: { title: `${b.title}\n\nClick for the overlap matrix.`, href: conflictsHref } }),
+      ),
     );
     setHidden(this.conflicts, badges.length === 0);
     setAttr(this.reviewLink, "href", reviewHref(w.id));
