@@ -9,10 +9,10 @@ from flask.json.provider import DefaultJSONProvider
 from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .errors import AppError
+from .errors import AppError, BadGateway, HostUnavailable
 from .gate import Gate
 from .inbound import BoundedWebsocketConnection
-from .routes import api, compat, dashboard_ws, services, static, terminal_ws
+from .routes import api, compat, dashboard_ws, remote, services, static, terminal_ws
 from .services import Services, Settings
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,14 @@ def create_app(settings: Settings) -> Quart:
         # its request body is consumed forces a close.
         await request.get_data()
 
+    # A host's ids go to that host (after the body is read: the hook forwards it).
+    app.before_request(remote.forward)
+
     @app.errorhandler(AppError)
     async def app_error(e: AppError) -> tuple[Response, int]:
-        if e.status >= 500:
+        if isinstance(e, BadGateway | HostUnavailable):
+            log.info("%s", e.message)  # another machine's state, not this app's failure
+        elif e.status >= 500:
             log.error("%s", e.message)
         return _error(e.message, e.status)
 

@@ -6,9 +6,12 @@ delays the others and never grows memory. The snapshot is serialised once per pu
 once (``wire`` stamps its ``seq``): every client gets the same text.
 
 Every connection starts with ``sessions`` then ``config`` (a client in its ``GREETING`` state
-gets those two first, each holding the newest state, whatever was offered meanwhile).
+gets those two first, each holding the newest state, whatever was offered meanwhile), then
+``hosts`` (the configured hosts' states) when the broadcaster has a ``hosts`` source.
 
-A person's action (``Change.ACTION``) is pushed at once, never held behind a window. Background
+A person's action (``Change.ACTION``) is pushed at once, never held behind a window. So is a
+host's push (``request_remote``; it was debounced on its host), pushes of several hosts within
+``REMOTE_GAP`` of each other coalesced. Background
 changes are debounced without loss: a change after a quiet window goes out at once (leading
 edge); changes inside the window are coalesced into one trailing push at its end carrying the
 latest state. A state equal to the last one pushed is not pushed again. Output-time-only
@@ -47,6 +50,9 @@ GREETING_SLOTS = ("sessions", "config")
 # (With a debounce window of 0 nothing is coalesced, floods included.)
 ACTION_BURST = 8
 ACTION_RATE = 5.0
+# A host's push was debounced and flood-guarded on the host already: passed on at once, only
+# pushes from several hosts closer than this are coalesced (one push, the latest state).
+REMOTE_GAP = 0.025
 
 
 class ClientState(enum.Enum):
@@ -118,9 +124,11 @@ class Broadcaster:
         debounce: Callable[[], float],
         output_every: float = 5.0,
         clock: Clock | None = None,
+        hosts: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._config = config
+        self._hosts = hosts
         self._debounce = debounce
         self.output_every = output_every
         self.clients: set[Client] = set()
@@ -132,6 +140,8 @@ class Broadcaster:
         self._timer: Timer | None = None
         self._output_timer: Timer | None = None
         self._action_timer: Timer | None = None
+        self._remote_timer: Timer | None = None
+        self._last_remote_push = float("-inf")
         self._action_tokens = float(ACTION_BURST)
         self._action_tokens_at = float("-inf")
         self._clock = clock
@@ -152,6 +162,8 @@ class Broadcaster:
         self.clients.add(client)
         client.offer("sessions", wire.Frame(msg))  # stamped as it is taken
         client.offer("config", wire.Frame(self._config_message()))
+        if self._hosts is not None:
+            client.offer("hosts", wire.Frame(wire.hosts(self._hosts())))
         return client
 
     def unregister(self, client: Client) -> None:
@@ -165,10 +177,10 @@ class Broadcaster:
             await asyncio.sleep(0.01)
 
     def shutdown(self) -> None:
-        for timer in (self._timer, self._output_timer, self._action_timer):
+        for timer in (self._timer, self._output_timer, self._action_timer, self._remote_timer):
             if timer is not None:
                 timer.cancel()
-        self._timer = self._output_timer = self._action_timer = None
+        self._timer = self._output_timer = self._action_timer = self._remote_timer = None
 
     # -- events ---------------------------------------------------------------------------
 
@@ -207,6 +219,28 @@ class Broadcaster:
         else:
             due = self.clock.time() + (1.0 - tokens) / ACTION_RATE
             self._action_timer = self.clock.call_at(due, self._action_due)
+
+    def request_remote(self) -> None:
+        """A host pushed new workspaces: push now, or ``REMOTE_GAP`` after the last such push."""
+        if self._remote_timer is not None:
+            return  # due within REMOTE_GAP, carrying this change too
+        now = self.clock.time()
+        due = self._last_remote_push + REMOTE_GAP
+        if now >= due or self._debounce() <= 0:
+            self._last_remote_push = now
+            self.push_now()
+        else:
+            self._remote_timer = self.clock.call_at(due, self._remote_due)
+
+    def _remote_due(self) -> None:
+        self._remote_timer = None
+        self._last_remote_push = self.clock.time()
+        self.push_now()
+
+    def push_hosts(self) -> None:
+        """A host's state changed: every client gets the new ``hosts`` message now."""
+        if self._hosts is not None:
+            self._fan_out("hosts", wire.hosts(self._hosts()))
 
     def _refill_action_tokens(self) -> float:
         now = self.clock.time()

@@ -10,6 +10,7 @@ import copy
 import functools
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from .errors import BadRequest, StorageError
 from .fileio import write_json_atomic
 from .giturl import url_problem
+from .tunnel import destination_problem
 
 SCM_WORKTREE = "git-worktree"
 SCM_CLONE = "git"
@@ -50,6 +52,24 @@ class QuickLaunch:
     target: str = ""
     prompt: str = ""
     command: str = ""  # schmux's shell-command presets: kept, shown, not run by our form
+
+
+@dataclass(frozen=True)
+class Host:
+    """Another machine running ``schmux-desktop --serve``, reached at ``url`` or through an
+    OpenSSH tunnel to ``ssh`` (``user@host``, or a name from the user's ssh config) whose
+    server listens on ``remote_port`` there. The token stays in this server (never shown)."""
+
+    name: str
+    url: str = ""
+    ssh: str = ""
+    remote_port: int = 0
+    token: str = field(default="", repr=False)
+
+    @property
+    def endpoint(self) -> tuple[str, str, int]:
+        """Where the host is: a token is kept across an edit only while this is unchanged."""
+        return (self.url, self.ssh, self.remote_port)
 
 
 # Keys schmux's config page reads, with the values it gets when the file has none (the effective
@@ -90,6 +110,7 @@ class Config:
     snapshot_keep_days: int = 14
     quick_launch: tuple[QuickLaunch, ...] = ()
     nudgenik_target: str = ""
+    hosts: tuple[Host, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def repo(self, name_or_url: str) -> Repo | None:
@@ -104,9 +125,17 @@ class Config:
                 return t
         return None
 
+    def host(self, name: str) -> Host | None:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        return None
+
     def to_dict(self) -> dict[str, Any]:
-        """The effective config: the raw file with every default filled in."""
+        """The effective config: the raw file with every default filled in, and no host's
+        token (``"token": ""`` and ``"has_token"`` instead: it never leaves this server)."""
         out = copy.deepcopy(dict(self.raw))
+        out["hosts"] = [_host_dict(h) for h in self.hosts]
         out["workspace_path"] = str(self.workspace_path)
         out["source_code_management"] = self.source_code_management
         out["repos"] = [{"name": r.name, "url": r.url} for r in self.repos]
@@ -172,6 +201,13 @@ class Config:
             "websocket_ping_interval_ms": self.websocket_ping_interval_ms,
         }
         return out
+
+
+def _host_dict(h: Host) -> dict[str, Any]:
+    where: dict[str, Any] = (
+        {"url": h.url} if h.url else {"ssh": h.ssh, "remote_port": h.remote_port}
+    )
+    return {"name": h.name, **where, "token": "", "has_token": bool(h.token)}
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -302,6 +338,8 @@ def parse(raw: Any, data_dir: Path) -> Config:
             string(f"{key}.target", part["target"], empty_ok=True)
     nudgenik_target = _obj(raw.get("nudgenik")).get("target") or ""
 
+    hosts = _hosts(raw.get("hosts", []), string)
+
     terminal = section("terminal")
     sessions = section("sessions")
     xterm = section("xterm")
@@ -366,8 +404,116 @@ def parse(raw: Any, data_dir: Path) -> Config:
         ),
         quick_launch=tuple(quick),
         nudgenik_target=nudgenik_target,
+        hosts=hosts,
         raw=copy.deepcopy(raw),
     )
+
+
+HOST_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HOST_KEYS = {"name", "url", "ssh", "remote_port", "token", "has_token"}
+
+
+def _hosts(value: Any, string: Any) -> tuple[Host, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(
+            'hosts must be a list of {"name", "url", "token"} or {"name", "ssh", "remote_port"}'
+        )
+    hosts: list[Host] = []
+    for i, item in enumerate(value):
+        where = f"hosts[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f'{where} must be an object like {{"name", "url", "token"}}')
+        unknown = sorted(str(k) for k in item if k not in HOST_KEYS)
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key {unknown[0][:64]!r}")
+        name = item.get("name")
+        if not isinstance(name, str) or not HOST_NAME_RE.match(name):
+            raise ConfigError(
+                f"{where}.name must be 1 to 64 letters, digits, '.', '_' or '-' "
+                f"(got {str(name)[:80]!r})"
+            )
+        if any(h.name == name for h in hosts):
+            raise ConfigError(f"{where}.name {name!r} is used twice")
+        token = item.get("token")
+        token = "" if token is None else string(f"{where}.token", token, empty_ok=True)
+        if "url" in item and "ssh" in item:
+            raise ConfigError(f'{where} has both "url" and "ssh": a host is reached one way')
+        if "url" in item:
+            url = string(f"{where}.url", item["url"]).rstrip("/")
+            try:
+                parsed = urllib.parse.urlsplit(url)
+                ok = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+                parsed.port  # noqa: B018 (raises for a port that is not one)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"{where}.url must be an http:// or https:// address")
+            if parsed.query or parsed.fragment or parsed.username or parsed.password:
+                raise ConfigError(
+                    f"{where}.url must be the server's address alone (no query, fragment or "
+                    'password: the token goes in "token")'
+                )
+            hosts.append(Host(name=name, url=url, token=token))
+        elif "ssh" in item:
+            ssh = string(f"{where}.ssh", item["ssh"])
+            problem = destination_problem(ssh)
+            if problem is not None or any(c.isspace() for c in ssh):
+                raise ConfigError(
+                    f"{where}.ssh must be a host for ssh (user@host or a name from "
+                    f"~/.ssh/config): {problem or 'no spaces'}"
+                )
+            port = item.get("remote_port")
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise ConfigError(f"{where}.remote_port must be a port number (1 to 65535)")
+            hosts.append(Host(name=name, ssh=ssh, remote_port=port, token=token))
+        else:
+            raise ConfigError(f'{where} needs "url" (http or https) or "ssh" and "remote_port"')
+    return tuple(hosts)
+
+
+def host_entry(config: Config, entry: Any) -> Host:
+    """One ``hosts`` entry as a page sends it to be tested: checked as in the config, a blank
+    token filled from the stored host of that name at that address; ``BadRequest`` if wrong."""
+    if not isinstance(entry, dict):
+        raise BadRequest(
+            'the body must be a host: {"name", "url", "token"} or {"name", "ssh", "remote_port"}'
+        )
+    hosts = keep_host_tokens(config, {"hosts": [entry]})["hosts"]
+    try:
+        return _hosts(hosts, _string)[0]
+    except ConfigError as e:
+        raise BadRequest(str(e).replace("hosts[0]", "the host")) from e
+
+
+def _string(key: str, value: Any, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise ConfigError(f"{key} must be a non-empty string")
+    if "\x00" in value:
+        raise ConfigError(f"{key} must not contain NUL characters")
+    return value
+
+
+def keep_host_tokens(config: Config, patch: dict[str, Any]) -> dict[str, Any]:
+    """``patch`` with each host's stored token put back where the patch masks it (``""`` or
+    no token, as GET /api/config shows it) for the same name at the same address; a changed
+    address needs its token again, so no edit can send a stored token somewhere new."""
+    hosts = patch.get("hosts")
+    if not isinstance(hosts, list):
+        return patch
+    out = []
+    for item in hosts:
+        if isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k != "has_token"}
+            old = config.host(item["name"]) if isinstance(item.get("name"), str) else None
+            same_place = old is not None and old.endpoint == (
+                item.get("url", "").rstrip("/") if isinstance(item.get("url", ""), str) else None,
+                item.get("ssh", ""),
+                item.get("remote_port", 0),
+            )
+            if old is not None and same_place and item.get("token") in (None, ""):
+                item["token"] = old.token
+        out.append(item)
+    return {**patch, "hosts": out}
 
 
 def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -387,7 +533,7 @@ def apply_patch(config: Config, patch: Any, data_dir: Path) -> Config:
     if not isinstance(patch, dict):
         raise BadRequest("the config body must be a JSON object")
     try:
-        return parse(merge(config.raw, patch), data_dir)
+        return parse(merge(config.raw, keep_host_tokens(config, patch)), data_dir)
     except ConfigError as e:
         raise BadRequest(f"invalid config: {e}") from e
 

@@ -8,6 +8,8 @@
      ├── Conflict (409)         name taken, branch in use, workspace not safe to dispose
      ├── PayloadTooLarge (413)  body over the limit
      ├── UnsupportedMediaType (415)  a write whose body is not declared JSON
+     ├── BadGateway (502)       a configured host answered with a failure, or not at all
+     ├── HostUnavailable (503)  a configured host is not connected now
      └── StorageError (507)     the data dir could not be written
 
 Domain modules raise these; one handler in the web layer turns any of them into
@@ -57,3 +59,15 @@ class StorageError(AppError):
     """The data dir could not be written: the change was not made."""
 
     status = 507
+
+
+class BadGateway(AppError):
+    """A configured host (docs/API.md#hosts) failed to answer a routed request."""
+
+    status = 502
+
+
+class HostUnavailable(AppError):
+    """A configured host is not connected: a request for it is not sent."""
+
+    status = 503

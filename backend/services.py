@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import auth
+from . import auth, hostids
 from . import config as config_mod
 from .agents import AgentDetector
 from .attention import AttentionMonitor
@@ -28,6 +28,7 @@ from .events import Change, ConfigChanged, EventBus, SessionsChanged
 from .fileio import DataDirError
 from .gitdirs import WorkspaceWatches
 from .gitremote import GitRemote
+from .hosts import Hosts
 from .launcher import EVENT_FILE, SessionEnv
 from .models import snapshot_payload
 from .overlays import Overlays
@@ -48,7 +49,11 @@ from .workspaces import Restored, ScanResult, WorkspaceManager
 
 log = logging.getLogger(__name__)
 
-WARM_UP_AFTER_SECONDS = 1.0  # after the start-up's own work (healthz answers in ~0.3 s)
+WARM_UP_AFTER_SECONDS = 1.0
+HOST_READ_TIMEOUT = 3.0  # a list gathered from the hosts leaves out those slower than this
+SNAPSHOT_IDS = frozenset(
+    {"id", "workspace_id"}
+)  # after the start-up's own work (healthz answers in ~0.3 s)
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,15 @@ class Services:
             self.snapshot,
             lambda: self.config.to_dict(),
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
+            hosts=lambda: self.hosts.statuses(),
         )
         self.events.subscribe(self.broadcaster.on_event)
+        # A host's push went through its own debounce: it is passed on at once.
+        self.hosts = Hosts(
+            self.tasks,
+            on_sessions=self.broadcaster.request_remote,
+            on_state=self.broadcaster.push_hosts,
+        )
         self.conflicts = ConflictForecast(
             lambda: self.registry.state.workspaces,
             lambda: self.events.emit(SessionsChanged("conflict forecast", Change.BACKGROUND)),
@@ -208,6 +220,7 @@ class Services:
             self.refresher.prune_loop(self.workspaces.prune_trash), name="trash-prune-loop"
         )
         self.tasks.spawn(self._warm_up(), name="warm-up")
+        self.hosts.apply(self.config.hosts)
 
     async def _warm_up(self) -> None:
         """Import GitPython (~60-90 ms) in a worker thread once start-up is over, so that the
@@ -228,6 +241,7 @@ class Services:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.hosts.close()
         self.git_remote.close()
         self.broadcaster.shutdown()
         await self.broadcaster.close_all(1000, timeout=0.5)
@@ -246,6 +260,8 @@ class Services:
             w["conflicts"] = self.conflicts.of(w["id"])
             rounds, pending, open_ = reviews.get(w["id"], (0, 0, 0))
             w["review_rounds"], w["review_pending"], w["review_open"] = rounds, pending, open_
+        if len(self.hosts):  # every host's last workspaces, ids prefixed: one order by id
+            out = sorted(out + self.hosts.workspaces(), key=lambda w: str(w["id"]))
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -254,6 +270,7 @@ class Services:
             "uptime_s": round(time.time() - self.started_at, 1),
             "workspaces": len(self.registry.state.workspaces),
             "sessions": len(self.registry.state.sessions),
+            "hosts": len(self.hosts),
             "dashboard_clients": len(self.broadcaster.clients),
             "terminal_viewers": sum(len(s.viewers) for s in self.terminals.streams.values()),
             "pushes": self.broadcaster.pushes,
@@ -280,6 +297,7 @@ class Services:
         self.config = new
         self.sessions.log_max = new.log_max_bytes
         self.events.emit(ConfigChanged())
+        self.hosts.apply(new.hosts)
         return new
 
     # -- workspaces: scan, dispose, restore -------------------------------------------------
@@ -292,9 +310,19 @@ class Services:
             await self.sessions.end(s)
         return result
 
-    def disposed(self) -> list[dict[str, Any]]:
+    async def disposed(self) -> list[dict[str, Any]]:
+        """The snapshots kept here and on every connected host (ids prefixed), newest first."""
         days = self.config.snapshot_keep_days
-        return [s.payload(days) for s in self.trash.newest_first()]
+        out = [{**s.payload(days), "host": ""} for s in self.trash.newest_first()]
+        if not len(self.hosts):
+            return out
+        for name, answer in await self.hosts.gather("/api/disposed", timeout=HOST_READ_TIMEOUT):
+            items = answer if isinstance(answer, list) else []
+            for item in hostids.answer(name, items, id_keys=SNAPSHOT_IDS):
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    out.append({**item, "host": name})
+        out.sort(key=lambda s: str(s.get("disposed_at") or ""), reverse=True)
+        return out
 
     async def restore(self, snapshot_id: str) -> Restored:
         restored = await self.workspaces.restore(snapshot_id)

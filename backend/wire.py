@@ -70,6 +70,10 @@ def config(config: dict[str, Any]) -> Message:
     return message("config", {"config": config})
 
 
+def hosts(hosts: list[dict[str, Any]]) -> Message:
+    return message("hosts", {"hosts": hosts})
+
+
 @dataclass(frozen=True)
 class Frame:
     """A message and, once stamped, its text frame."""

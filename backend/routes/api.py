@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify, request
 
 from backend import __version__
+from backend import config as config_mod
 from backend.diffs import Base, DiffError
 from backend.errors import BadRequest, Conflict
 from backend.models import Workspace
@@ -87,7 +88,7 @@ async def dispose_workspace(workspace_id: str) -> Response:
 
 @bp.get("/disposed")
 async def disposed() -> Response:
-    return jsonify(services().disposed())
+    return jsonify(await services().disposed())
 
 
 @bp.post("/disposed/<snapshot_id>/restore")
@@ -117,6 +118,15 @@ async def set_config() -> Response:
     body = await json_object()
     services().update_config(body)
     return jsonify(OK)
+
+
+@bp.post("/hosts/test")
+async def test_host() -> Response:
+    """Reach a host as a config entry describes it, saving nothing (docs/API.md#hosts)."""
+    svc = services()
+    body = await json_object()
+    host = config_mod.host_entry(svc.config, body)
+    return jsonify(await svc.hosts.test(host))
 
 
 @bp.post("/workspaces/scan")

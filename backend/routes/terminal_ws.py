@@ -10,6 +10,7 @@ from quart import Blueprint, websocket
 from backend import termprotocol
 from backend.errors import AppError
 from backend.routes import services
+from backend.routes.terminal_relay import relay
 from backend.tasks import TaskGroup
 
 bp = Blueprint("terminal_ws", __name__)
@@ -20,6 +21,10 @@ SEND_TIMEOUT = 30.0
 @bp.websocket("/ws/terminal/<session_id>")
 async def terminal(session_id: str) -> None:
     svc = services()
+    owned = svc.hosts.owner(session_id)
+    if owned is not None:  # a host's session: its own socket, relayed
+        await relay(*owned)
+        return
     svc.sessions.get(session_id)  # unknown id: 404 before the upgrade
     await websocket.accept()
     viewer = svc.terminals.open(session_id)

@@ -548,3 +548,59 @@ async def test_output_only_changes_are_throttled() -> None:
     times += [clock.now - start for m in t.take() if m["type"] == "sessions"]
     assert times == [0.0, 0.5, 1.0, 1.5]  # at most one push per 0.5 s
     assert t.versions()[-1] == 12  # and the last one is never lost
+
+
+async def test_hosts_come_after_the_greeting_and_only_the_newest_is_kept() -> None:
+    world = World()
+    states = [{"name": "gpu-box", "state": "reconnecting", "since": "t0", "error": ""}]
+    b = Broadcaster(
+        world.snapshot,
+        lambda: dict(world.config),
+        debounce=lambda: WINDOW,
+        hosts=lambda: [dict(h) for h in states],
+    )
+    c = b.register()
+    states[0]["state"] = "connected"
+    b.push_hosts()  # before the first send: still after sessions and config, newest state
+    batch = [json.loads(t) for t in await c.next_batch()]
+    assert [m["type"] for m in batch] == ["sessions", "config", "hosts"]
+    assert batch[2]["hosts"][0]["state"] == "connected"
+    assert [m["seq"] for m in batch] == sorted(m["seq"] for m in batch)
+    for state in ("reconnecting", "offline"):
+        states[0]["state"] = state
+        b.push_hosts()
+    (only,) = [json.loads(t) for t in await c.next_batch()]
+    assert only["type"] == "hosts" and only["hosts"][0]["state"] == "offline"
+    assert only["seq"] > batch[2]["seq"]
+
+
+async def test_host_pushes_go_out_at_once_and_close_ones_are_coalesced_without_loss() -> None:
+    world = World()
+    b, clock = virtual(world, window=0.5)
+    t = Taker(b)
+    t.take()  # the greeting
+    world.version = 1
+    b.on_event(SessionsChanged("git", Change.BACKGROUND))  # opens a debounce window
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [1]
+    clock.advance(0.1)
+    world.version = 2
+    b.request_remote()  # inside the window: a host's push is not held by it
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [2]
+    # floods of actions do not hold it either
+    for v in range(3, 3 + 20):
+        world.version = v
+        b.on_event(SessionsChanged("nudge", Change.ACTION))
+    t.take()
+    clock.advance(0.1)
+    world.version = 30
+    b.request_remote()
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [30]
+    # two hosts 10 ms apart: the second within REMOTE_GAP goes out at its end, with the latest
+    clock.advance(0.01)
+    world.version = 31
+    b.request_remote()
+    world.version = 32
+    b.request_remote()
+    assert t.take() == []
+    clock.advance(0.015)
+    assert [m["workspaces"][0]["version"] for m in t.take()] == [32]

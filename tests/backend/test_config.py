@@ -75,3 +75,68 @@ def test_short_repo_name(url: str, short: str) -> None:
 
 def test_relative_workspace_path_is_under_data_dir(tmp_path: Path) -> None:
     assert cfg.parse({"workspace_path": "ws"}, tmp_path).workspace_path == tmp_path / "ws"
+
+
+HOSTS = [
+    {"name": "gpu-box", "url": "https://gpu-box:8443/", "token": "s3cret-gpu"},
+    {"name": "lab", "ssh": "me@lab.example", "remote_port": 8765},
+]
+
+
+def test_hosts_parse_and_their_tokens_never_leave(tmp_path: Path) -> None:
+    c = cfg.parse({"hosts": HOSTS}, tmp_path)
+    assert c.hosts == (
+        cfg.Host(name="gpu-box", url="https://gpu-box:8443", token="s3cret-gpu"),
+        cfg.Host(name="lab", ssh="me@lab.example", remote_port=8765),
+    )
+    assert "s3cret" not in repr(c.hosts)
+    assert c.to_dict()["hosts"] == [
+        {"name": "gpu-box", "url": "https://gpu-box:8443", "token": "", "has_token": True},
+        {
+            "name": "lab",
+            "ssh": "me@lab.example",
+            "remote_port": 8765,
+            "token": "",
+            "has_token": False,
+        },
+    ]
+    assert "s3cret" not in json.dumps(c.to_dict())
+    assert cfg.parse({}, tmp_path).to_dict()["hosts"] == []
+
+
+@pytest.mark.parametrize(
+    ("hosts", "words"),
+    [
+        ({"name": "x"}, "hosts must be a list"),
+        ([{"name": "", "url": "http://x"}], "hosts[0].name"),
+        ([{"name": "a:b", "url": "http://x"}], "hosts[0].name"),
+        ([{"name": "x" * 65, "url": "http://x"}], "hosts[0].name"),
+        ([{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}], "used twice"),
+        ([{"name": "a", "url": "file:///etc"}], "hosts[0].url"),
+        ([{"name": "a", "url": "http://x/?token=t"}], "no query"),
+        ([{"name": "a", "url": "http://x", "token": 1}], "hosts[0].token"),
+        ([{"name": "a"}], 'needs "url"'),
+        ([{"name": "a", "url": "http://x", "ssh": "h", "remote_port": 1}], "both"),
+        ([{"name": "a", "ssh": "-oProxyCommand=x", "remote_port": 1}], "hosts[0].ssh"),
+        ([{"name": "a", "ssh": "h", "remote_port": 70000}], "remote_port"),
+        ([{"name": "a", "ssh": "h", "remote_port": True}], "remote_port"),
+        ([{"name": "a", "url": "http://x", "extra": 1}], "unknown key"),
+    ],
+)
+def test_invalid_hosts_are_refused_naming_the_key(
+    tmp_path: Path, hosts: object, words: str
+) -> None:
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.parse({"hosts": hosts}, tmp_path)
+    assert words in str(info.value)
+
+
+def test_a_masked_token_keeps_the_stored_one_only_at_the_same_address(tmp_path: Path) -> None:
+    c = cfg.parse({"hosts": HOSTS}, tmp_path)
+    shown = c.to_dict()["hosts"]  # what a page gets, and sends back
+    kept = cfg.apply_patch(c, {"hosts": shown}, tmp_path)
+    assert kept.hosts == c.hosts and "has_token" not in json.dumps(dict(kept.raw))
+    moved = [{**shown[0], "url": "https://elsewhere.example"}, shown[1]]
+    assert cfg.apply_patch(c, {"hosts": moved}, tmp_path).hosts[0].token == ""
+    new = [{**shown[0], "token": "new-one"}, shown[1]]
+    assert cfg.apply_patch(c, {"hosts": new}, tmp_path).hosts[0].token == "new-one"
