@@ -21,9 +21,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from .errors import BadGateway, HostUnavailable
 
 CONNECT_TIMEOUT = 5.0
-# A spawn may clone (sessions.git_clone_timeout_ms, 5 min by default): the host's own deadline
-# ends it first; this one only catches a host that stopped answering altogether.
-READ_TIMEOUT = 600.0
+# A request's own wait is given by its kind (``backend.hostlimits``, through the host's link);
+# this is the wait of one that names none.
+READ_TIMEOUT = 30.0
 TICKET_TIMEOUT = 10.0  # a host that takes connections but answers nothing (frozen) is let go
 MAX_MESSAGE = 64 * 1024 * 1024  # a dashboard payload of hundreds of workspaces fits many times
 

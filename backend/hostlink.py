@@ -10,6 +10,11 @@ A ping at once and every ``ping_interval`` measures ``latency_ms`` and notices a
 stops answering without closing (a frozen process, a pulled cable): no pong within
 ``ping_timeout`` ends the connection.
 
+Requests forwarded to the host go through ``request``: each waits at most its kind's deadline
+(``backend.hostlimits``, from the host's own config message), and every one still in flight
+when the connection is lost ends at once with ``HostUnavailable`` ("host X stopped
+answering"), so a caller waits for a frozen host no longer than the pings take to notice it.
+
 Time and chance are injected (``now``, ``wait``, ``random``) so the backoff is tested on a
 virtual clock. Changes are reported through two callbacks: ``on_sessions`` (new workspaces)
 and ``on_state`` (state, error, latency, catalogue); the link never awaits anything of another
@@ -33,8 +38,9 @@ from websockets.exceptions import ConnectionClosed
 
 from . import hostids
 from .backoff import Backoff
-from .errors import AppError
-from .hostclient import HostClient, describe
+from .errors import AppError, HostUnavailable
+from .hostclient import Answer, HostClient, describe
+from .hostlimits import CallKind, HostLimits
 from .models import rfc3339
 from .tasks import TaskGroup
 
@@ -95,6 +101,9 @@ class HostLink:
         self._session_ids: frozenset[str] = frozenset()
         self._workspace_ids: frozenset[str] = frozenset()
         self.catalogue: dict[str, Any] = {"repos": [], "run_targets": []}
+        self.limits = HostLimits()  # the host's own deadlines, from its config message
+        self._callers: set[asyncio.Task[Any]] = set()  # requests in flight through ``request``
+        self._cut: dict[asyncio.Task[Any], str] = {}  # ... of those, the ones the link ended: why
         self._wake = asyncio.Event()
         self._updated = asyncio.Event()
 
@@ -134,6 +143,44 @@ class HostLink:
             await wait_or_timeout(self._updated, remaining)
         return True
 
+    # -- requests ---------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: CallKind,
+        query: str = "",
+        body: bytes | None = None,
+    ) -> Answer:
+        """One request to the host (``HostClient.request``), answered within ``kind``'s
+        deadline, and ended with ``HostUnavailable`` as soon as the link is lost meanwhile."""
+        if self.state is not LinkState.CONNECTED:
+            raise HostUnavailable(f"host {self.name} is offline")
+        task = asyncio.current_task()
+        assert task is not None
+        self._callers.add(task)
+        try:
+            return await self.client.request(
+                method, path, query=query, body=body, timeout=self.limits.read_timeout(kind)
+            )
+        except asyncio.CancelledError:
+            why = self._cut.get(task)
+            if why is None or task.uncancel() > 0:
+                raise  # cancelled by someone else too (the client went away): goes on
+            raise HostUnavailable(why) from None
+        finally:
+            self._callers.discard(task)
+            self._cut.pop(task, None)
+
+    def _cut_callers(self, why: str) -> None:
+        """End every request in flight with ``why``: no answer is coming."""
+        for task in self._callers:
+            if task not in self._cut:
+                self._cut[task] = why
+                task.cancel()
+
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -152,6 +199,8 @@ class HostLink:
                 self._wake.clear()
                 await self._wait(self._wake, self.backoff.next_delay())
         finally:
+            # the host was removed from the config (or the server stops): nothing more comes
+            self._cut_callers(f"host {self.name} is no longer followed")
             with contextlib.suppress(Exception):
                 await self.client.endpoint.stop()
             with contextlib.suppress(Exception):
@@ -205,6 +254,7 @@ class HostLink:
         if not isinstance(msg, dict):
             return
         if msg.get("type") == "config":
+            self.limits = HostLimits.from_config(msg.get("config"))
             catalogue = _catalogue(msg.get("config"))
             if catalogue != self.catalogue:
                 self.catalogue = catalogue
@@ -231,6 +281,7 @@ class HostLink:
             self.backoff.was_up(self._now() - self._connected_at)
             self._connected_at = None
         self.latency_ms = None
+        self._cut_callers(f"host {self.name} stopped answering ({error})")
         self.failures += 1
         state = LinkState.OFFLINE if self.failures >= self.offline_after else LinkState.RECONNECTING
         if state is LinkState.RECONNECTING and self.state is LinkState.OFFLINE:

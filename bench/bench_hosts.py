@@ -1,17 +1,28 @@
-"""Benchmark: a change on a host → the aggregating server's clients (target: p50 ≤ 10 ms after
-the host's own push reached its own client), and a killed host → shown offline.
+"""Benchmarks of hosts (docs/API.md#hosts); docs/PERFORMANCE.md has the targets and results.
 
+``link`` (the default): a change on a host → the aggregating server's clients (target: p50 ≤
+10 ms after the host's own push reached its own client), and a killed host → shown offline.
 Starts a real ``--serve`` host and a real aggregating ``--serve`` configured with it, a
-dashboard client on each; sets and clears a nudge on the host (straight to the host's API) and
-times when each client sees it. Then kills the host and times the ``hosts`` message saying so.
+dashboard client on each; sets a nudge on the host (straight to the host's API) and times when
+each client sees it. Then kills the host and times the ``hosts`` message saying so.
 
-    python bench/bench_hosts.py [--changes 50] [--gap 0.3]
+``scale``: 10 real ``--serve`` hosts, each with 100 workspaces (real worktrees adopted by a
+scan) and a ``sleep`` session in each (``--sessions``), and an aggregating ``--serve`` with 50
+dashboard clients (target: one change on a host → all 50 clients, p99 ≤ 150 ms). Each round
+sets a nudge on one host (the hosts take turns) and times, for that change, the host's own
+dashboard client and each of the 50 aggregating clients; then states the aggregating server's
+memory per host at that size.
+
+    python bench/bench_hosts.py [link] [--changes 50] [--gap 0.3]
+    python bench/bench_hosts.py scale [--hosts 10] [--workspaces 100] [--sessions 1]
+                                      [--clients 50] [--changes 100] [--gap 0.2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import shutil
 import signal
 import sys
@@ -19,11 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import summary  # noqa: E402
+from bench.common import BenchServer, RawWatcher, compile_sources, summary  # noqa: E402
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp  # noqa: E402
 
 TARGETS = [{"name": "sleeper", "type": "command", "command": "sleep 600"}]
@@ -89,12 +102,123 @@ async def run(changes: int, gap: float) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+async def scale(
+    n_hosts: int, n_ws: int, n_sess: int, n_clients: int, changes: int, gap: float
+) -> None:
+    hosts = [BenchServer(workspaces=n_ws, sessions_per_workspace=n_sess) for _ in range(n_hosts)]
+    local: BenchServer | None = None
+    pool = concurrent.futures.ThreadPoolExecutor(4)
+    loop = asyncio.get_running_loop()
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(loop.run_in_executor(pool, h.prepare) for h in hosts))
+        for h in hosts:
+            h.start()
+        await asyncio.gather(*(loop.run_in_executor(pool, h.adopt_and_spawn) for h in hosts))
+        print(
+            f"{n_hosts} hosts × {n_ws} workspaces × {n_sess} sessions ready in "
+            f"{time.perf_counter() - t0:.0f} s; host RSS {min(h.rss_mb() for h in hosts):.0f}–"
+            f"{max(h.rss_mb() for h in hosts):.0f} MB"
+        )
+        local = BenchServer()
+        local.prepare()
+        local.start()
+        await asyncio.sleep(1.0)
+        rss_none = local.rss_mb()
+        config = {"hosts": [
+            {"name": f"h{i}", "url": h.base, "token": h.token} for i, h in enumerate(hosts)
+        ]}  # fmt: skip
+        async with httpx.AsyncClient(base_url=local.base, headers=local.headers) as http:
+            (await http.post("/api/config", json=config)).raise_for_status()
+            total = n_hosts * n_ws
+            while len((await http.get("/api/sessions")).json()) < total:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(3.0)  # the hosts' first status passes settle
+            rss_hosts = local.rss_mb()
+            sids = []
+            for h in hosts:
+                async with httpx.AsyncClient(base_url=h.base, headers=h.headers) as c:
+                    first = (await c.get("/api/sessions")).json()[0]
+                    sids.append(first["sessions"][0]["id"])
+            size = len((await http.get("/api/sessions")).content)
+        print(
+            f"aggregating server: {total} workspaces, payload {size / 1e6:.2f} MB; RSS "
+            f"{rss_none:.1f} MB with no host → {rss_hosts:.1f} MB with {n_hosts}: "
+            f"{(rss_hosts - rss_none) / n_hosts:.1f} MB per host of {n_ws} workspaces"
+        )
+        near = [RawWatcher(h.base, h.token) for h in hosts]
+        far = [RawWatcher(local.base, local.token) for _ in range(n_clients)]
+        for w in near + far:
+            await w.connect()
+        await asyncio.sleep(2.0)
+        rss_clients = local.rss_mb()
+        cpu0 = local.cpu_seconds()
+        via_host: list[float] = []  # the host's own client saw it → the last aggregating client
+        from_post: list[float] = []  # the POST → the last aggregating client
+        every: list[float] = []  # the POST → each aggregating client
+        host_own: list[float] = []  # the POST → the host's own client
+        clients = [httpx.AsyncClient(base_url=h.base, headers=h.headers) for h in hosts]
+        try:
+            for r in range(changes):
+                k = r % n_hosts
+                marker = f'"nudge_summary":"scale-{r}"'.encode()
+                for w in (near[k], *far):
+                    w.watch.append(marker)
+                start = time.perf_counter()
+                answer = await clients[k].post(
+                    f"/api/sessions/{sids[k]}/nudge",
+                    json={"state": "Needs Input", "summary": f"scale-{r}"},
+                )
+                answer.raise_for_status()
+                t_host = await near[k].when(marker)
+                seen = [await w.when(marker) for w in far]
+                host_own.append(t_host - start)
+                via_host.append(max(seen) - t_host)
+                from_post.append(max(seen) - start)
+                every.extend(t - start for t in seen)
+                await asyncio.sleep(gap)
+        finally:
+            for c in clients:
+                await c.aclose()
+        cpu = local.cpu_seconds() - cpu0
+        print(f"{n_clients} clients, {n_hosts} hosts × {n_ws} workspaces; one change on a host:")
+        print(f"  POST → the host's own client:            {summary(host_own)}")
+        print(f"  host's own client → last of {n_clients} clients: {summary(via_host)}")
+        print(f"  POST → last of {n_clients} clients:           {summary(from_post)}"
+              "   (target p99 ≤ 150 ms)")  # fmt: skip
+        print(f"  POST → each client:                      {summary(every)}")
+        print(
+            f"  aggregating server: {cpu / changes * 1000:.0f} ms CPU per change, RSS "
+            f"{rss_clients:.1f} MB with the {n_clients} clients"
+        )
+        for w in near + far:
+            await w.close()
+    finally:
+        pool.shutdown()
+        for s in ([local] if local else []) + hosts:
+            s.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--changes", type=int, default=50)
-    ap.add_argument("--gap", type=float, default=0.3, help="seconds between changes")
+    ap.add_argument("what", nargs="?", choices=["link", "scale"], default="link")
+    ap.add_argument("--changes", type=int, help="changes timed (link: 50, scale: 100)")
+    ap.add_argument("--gap", type=float, help="seconds between changes (link: 0.3, scale: 0.2)")
+    ap.add_argument("--hosts", type=int, default=10, help="scale: hosts")
+    ap.add_argument("--workspaces", type=int, default=100, help="scale: workspaces per host")
+    ap.add_argument("--sessions", type=int, default=1, help="scale: sessions per workspace")
+    ap.add_argument("--clients", type=int, default=50, help="scale: aggregating server's clients")
     args = ap.parse_args()
-    asyncio.run(run(args.changes, args.gap))
+    compile_sources()
+    if args.what == "link":
+        asyncio.run(run(args.changes or 50, 0.3 if args.gap is None else args.gap))
+    else:
+        asyncio.run(
+            scale(
+                args.hosts, args.workspaces, args.sessions, args.clients,
+                args.changes or 100, 0.2 if args.gap is None else args.gap,
+            )
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

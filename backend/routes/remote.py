@@ -6,6 +6,9 @@ is sent to that host with its token, the ids without their prefix; its answer co
 the ids it names prefixed again, its status and error as the host gave them (a host that is
 not connected: 503; one that fails or does not answer: 502). Everything else goes on to the
 local routes.
+
+Each request waits at most its kind's deadline (``KINDS``; ``backend.hostlimits``) and ends
+with 503 "host X stopped answering" as soon as the host's link finds it gone (its pings).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from quart import Response, request
 
 from backend import hostids
 from backend.errors import BadGateway
+from backend.hostlimits import CallKind
 from backend.hosts import Remote
 from backend.routes import services
 from backend.routes.body import json_object, optional_text
@@ -27,6 +31,20 @@ ID_ARGS = ("session_id", "workspace_id", "snapshot_id")
 BODY_HOST = frozenset({"api.spawn", "compat.check_branch_conflict"})
 # Answers that name workspaces by ``id`` (a scan's W objects); the others by *_id keys.
 ID_ANSWERS = {"api.scan": hostids.ID_KEYS | {"id"}}
+# What each forwarded route may make the host do (how long it may take); others: QUICK.
+KINDS = {
+    "api.spawn": CallKind.CLONE,
+    "api.restore": CallKind.CLONE,
+    "api.dispose_workspace": CallKind.SNAPSHOT,
+    "api.scan": CallKind.GIT,
+    "api.diff": CallKind.GIT,
+    "api.review": CallKind.GIT,
+    "compat.check_branch_conflict": CallKind.GIT,
+    "compat.refresh_overlay": CallKind.GIT,
+    "compat.diff_external": CallKind.GIT,
+    "compat.open_vscode": CallKind.GIT,
+    "compat.ask_nudgenik": CallKind.GIT,
+}
 ARG = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
 # A write the host pushes right away: its answer waits (this long at most) for that push to
 # arrive here, so a client that reads the sessions after the answer sees its own change.
@@ -64,8 +82,12 @@ async def forward() -> Response | None:
     path = ARG.sub(lambda m: urllib.parse.quote(str(args[m.group(1)]), safe=""), rule)
     link = target.link
     updates = link.updates
-    answer = await link.client.request(
-        request.method, path, query=request.query_string.decode("latin-1"), body=content
+    answer = await link.request(
+        request.method,
+        path,
+        kind=KINDS.get(request.endpoint or "", CallKind.QUICK),
+        query=request.query_string.decode("latin-1"),
+        body=content,
     )
     if request.method != "GET" and answer.status < 400:
         await link.next_update(updates, PUSH_WAIT)

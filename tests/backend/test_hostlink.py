@@ -10,9 +10,12 @@ import json
 import socket
 from typing import Any
 
+import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from backend.errors import HostUnavailable
 from backend.hostclient import FixedUrl, HostClient
+from backend.hostlimits import CallKind, HostLimits
 from backend.hostlink import HostLink, LinkState
 from backend.tasks import TaskGroup
 from tests.helpers import until
@@ -130,3 +133,65 @@ async def test_connected_on_the_first_sessions_message_and_stale_data_kept_on_dr
         await group.close()
     assert log.index("connected@0") < log.index("sessions:1") < log.index("reconnecting@7")
     assert log.count("reconnecting@7") == 1
+
+
+async def test_a_request_in_flight_ends_as_soon_as_the_link_is_lost() -> None:
+    """A host that takes a request and never answers it, then drops its dashboard socket:
+    the request ends at once with a 503 saying so, not after the HTTP client's own wait."""
+    taken, drop, never = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def process_request(connection: ServerConnection, request: Any) -> Any:
+        if request.path.startswith("/api/"):
+            taken.set()
+            await never.wait()  # in flight for as long as the test lasts
+        return None
+
+    async def host(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"type": "sessions", "seq": 1, "workspaces": []}))
+        await drop.wait()
+
+    async with serve(host, "127.0.0.1", 0, process_request=process_request) as server:
+        port = server.sockets[0].getsockname()[1]
+        link = link_to(f"http://127.0.0.1:{port}", Clock(), [])
+        group = TaskGroup()
+        group.spawn(link.run(), name="link")
+        await until(lambda: link.state is LinkState.CONNECTED)
+        # one the caller gives up on itself goes on as a cancellation, not as the host's fault
+        other = group.spawn(link.request("GET", "/api/diff/x", kind=CallKind.GIT), name="other")
+        await until(taken.is_set)
+        other.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await other
+        taken.clear()
+        call = group.spawn(link.request("GET", "/api/diff/x", kind=CallKind.CLONE), name="call")
+        await until(taken.is_set)
+        await asyncio.sleep(0.05)
+        assert not call.done()
+        drop.set()
+        async with asyncio.timeout(5):
+            with pytest.raises(HostUnavailable) as info:
+                await call
+        assert info.value.message == (
+            "host gpu-box stopped answering (the host closed the connection)"
+        )
+        assert link.state is not LinkState.CONNECTED
+        # and a request while it is not connected is refused at once
+        with pytest.raises(HostUnavailable, match="offline"):
+            await link.request("GET", "/api/diff/x", kind=CallKind.QUICK)
+        never.set()
+        await group.close()
+
+
+def test_a_hosts_deadlines_come_from_its_config_message() -> None:
+    assert HostLimits() == HostLimits(clone=300.0, git=30.0)
+    limits = HostLimits.from_config(
+        {"sessions": {"git_clone_timeout_ms": 60000, "git_status_timeout_ms": 5000}}
+    )
+    assert limits == HostLimits(clone=60.0, git=5.0)
+    assert limits.read_timeout(CallKind.CLONE) == 60 + 5 + 30
+    assert limits.read_timeout(CallKind.SNAPSHOT) == 5 + 120 + 30  # the host's snapshot floor
+    assert limits.read_timeout(CallKind.GIT) == 5 + 30
+    assert limits.read_timeout(CallKind.QUICK) == 30
+    for odd in (None, "x", {"sessions": []}, {"sessions": {"git_clone_timeout_ms": True}}):
+        assert HostLimits.from_config(odd) == HostLimits()
+    assert HostLimits.from_config({"sessions": {"git_status_timeout_ms": -1}}) == HostLimits()

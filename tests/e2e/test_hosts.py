@@ -20,6 +20,7 @@ import httpx
 import pytest
 import websockets
 
+from backend.tasks import TaskGroup
 from tests.conftest import TARGETS
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp, wait_for
 from tests.sshd import ALIAS, Sshd, running
@@ -367,6 +368,55 @@ async def test_a_frozen_host_is_noticed_by_its_pings_and_comes_back(cluster: Clu
             assert "ping" in gpu_state()["error"]
         finally:
             gpu.proc.send_signal(signal.SIGCONT)
+        await _until(lambda: gpu_state()["state"] == "connected", timeout=40)
+
+
+async def test_a_request_in_flight_to_a_host_that_freezes_ends_within_the_ping_window(
+    cluster: Cluster,
+) -> None:
+    """A spawn forwarded to a host that froze (SIGSTOP: its sockets stay open, nothing answers)
+    ends with a 503 as soon as its link's pings notice (not after the HTTP client's own long
+    wait), and the other hosts and the local server answer as usual meanwhile."""
+    gpu, nas = cluster.hosts["gpu-box"], cluster.hosts["nas"]
+    assert gpu.proc is not None
+    sid = spawn_on(cluster, "nas", "sleeper")["session_id"]
+    async with DashboardClient(cluster.local) as d:
+        await d.wait(lambda ws: True)
+
+        def gpu_state() -> dict[str, Any]:
+            return {h["name"]: h for h in d.of_type("hosts")[-1]["hosts"]}["gpu-box"]
+
+        await _until(lambda: d.of_type("hosts") and gpu_state()["state"] == "connected")
+        group = TaskGroup()
+        async with httpx.AsyncClient(
+            base_url=cluster.local.base, headers=cluster.local.write_headers, timeout=60
+        ) as cl:
+            gpu.proc.send_signal(signal.SIGSTOP)
+            try:
+                frozen = time.monotonic()
+                body = {"host": "gpu-box", "repo": "rgpu-box", "branch": f"b{next(BRANCHES)}"}
+                spawn = group.spawn(
+                    cl.post("/api/spawn", json={**body, "targets": {"sleeper": 1}}), name="spawn"
+                )
+                # meanwhile: another host's action and the local list answer at once
+                for i in range(3):
+                    await asyncio.sleep(0.5)
+                    t0 = time.monotonic()
+                    r = await cl.put(f"/api/sessions-nickname/{sid}", json={"nickname": f"n{i}"})
+                    assert r.status_code == 200, r.text
+                    assert (await cl.get("/api/sessions")).status_code == 200
+                    assert time.monotonic() - t0 < 3.0
+                    assert not spawn.done()  # still in flight to the frozen host
+                r = await spawn
+                waited = time.monotonic() - frozen
+            finally:
+                gpu.proc.send_signal(signal.SIGCONT)
+                await group.close()
+        # a ping every 5 s with 5 s to answer (and a second to close): within ~11 s
+        assert waited < 14, waited
+        assert r.status_code == 503, r.text
+        assert r.json()["error"].startswith("host gpu-box stopped answering ("), r.json()
+        assert nas.session(sid.split(":", 1)[1])["nickname"] == "n2"  # type: ignore[index]
         await _until(lambda: gpu_state()["state"] == "connected", timeout=40)
 
 
