@@ -123,28 +123,27 @@ async def scale(
         local = BenchServer()
         local.prepare()
         local.start()
-        await asyncio.sleep(1.0)
-        rss_none = local.rss_mb()
-        config = {"hosts": [
-            {"name": f"h{i}", "url": h.base, "token": h.token} for i, h in enumerate(hosts)
-        ]}  # fmt: skip
+        entries = [{"name": f"h{i}", "url": h.base, "token": h.token} for i, h in enumerate(hosts)]
+        rss: list[float] = []  # with no host, one, all: the first link loads the client code
         async with httpx.AsyncClient(base_url=local.base, headers=local.headers) as http:
-            (await http.post("/api/config", json=config)).raise_for_status()
-            total = n_hosts * n_ws
-            while len((await http.get("/api/sessions")).json()) < total:  # noqa: ASYNC110
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(3.0)  # the hosts' first status passes settle
-            rss_hosts = local.rss_mb()
+            for count in (0, 1, n_hosts):
+                (await http.post("/api/config", json={"hosts": entries[:count]})).raise_for_status()
+                while len((await http.get("/api/sessions")).json()) < count * n_ws:  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(3.0)  # the pushes of the hosts' first status passes settle
+                rss.append(local.rss_mb())
             sids = []
             for h in hosts:
                 async with httpx.AsyncClient(base_url=h.base, headers=h.headers) as c:
                     first = (await c.get("/api/sessions")).json()[0]
                     sids.append(first["sessions"][0]["id"])
             size = len((await http.get("/api/sessions")).content)
+        total = n_hosts * n_ws
+        per_host = (rss[2] - rss[1]) / max(1, n_hosts - 1)
         print(
             f"aggregating server: {total} workspaces, payload {size / 1e6:.2f} MB; RSS "
-            f"{rss_none:.1f} MB with no host → {rss_hosts:.1f} MB with {n_hosts}: "
-            f"{(rss_hosts - rss_none) / n_hosts:.1f} MB per host of {n_ws} workspaces"
+            f"{rss[0]:.1f} MB with no host, {rss[1]:.1f} MB with 1, {rss[2]:.1f} MB with "
+            f"{n_hosts}: {per_host:.1f} MB per host of {n_ws} workspaces"
         )
         near = [RawWatcher(h.base, h.token) for h in hosts]
         far = [RawWatcher(local.base, local.token) for _ in range(n_clients)]
