@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from .errors import BadGateway, HostUnavailable
 
@@ -127,6 +128,11 @@ def describe(e: BaseException) -> str:
         return "connection refused"
     if isinstance(e, httpx.TimeoutException | TimeoutError):
         return "no answer in time"
+    if isinstance(e, ConnectionClosed):  # websockets' own words name frames, not what happened
+        if e.rcvd is None:
+            return "the connection dropped"
+        reason = f": {e.rcvd.reason[:200]}" if e.rcvd.reason else ""
+        return f"the host closed the connection (code {e.rcvd.code}{reason})"
     text = str(e).strip().splitlines()
     return (text[0] if text else type(e).__name__)[:300]
 

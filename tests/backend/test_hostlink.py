@@ -195,3 +195,20 @@ def test_a_hosts_deadlines_come_from_its_config_message() -> None:
     for odd in (None, "x", {"sessions": []}, {"sessions": {"git_clone_timeout_ms": True}}):
         assert HostLimits.from_config(odd) == HostLimits()
     assert HostLimits.from_config({"sessions": {"git_status_timeout_ms": -1}}) == HostLimits()
+
+
+async def test_a_connection_cut_without_a_close_frame_is_said_in_plain_words() -> None:
+    async def host(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"type": "sessions", "seq": 1, "workspaces": []}))
+        await asyncio.sleep(0.1)
+        ws.transport.abort()  # a host whose machine went away: no close frame
+
+    async with serve(host, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        link = link_to(f"http://127.0.0.1:{port}", Clock(), [])
+        group = TaskGroup()
+        group.spawn(link.run(), name="link")
+        await until(lambda: link.state is LinkState.CONNECTED)
+        await until(lambda: link.state is not LinkState.CONNECTED)
+        await group.close()
+    assert link.error == "the connection dropped"  # not websockets' "no close frame received"
