@@ -15,7 +15,7 @@ memory per host at that size.
 
     python bench/bench_hosts.py [link] [--changes 50] [--gap 0.3]
     python bench/bench_hosts.py scale [--hosts 10] [--workspaces 100] [--sessions 1]
-                                      [--clients 50] [--changes 100] [--gap 0.2]
+                                      [--clients 50] [--deflate 0] [--changes 100] [--gap 0.2]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import shutil
 import signal
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchServer, RawWatcher, compile_sources, summary  # noqa: E402
+from bench.common import BenchServer, compile_sources, summary  # noqa: E402
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp  # noqa: E402
 
 TARGETS = [{"name": "sleeper", "type": "command", "command": "sleep 600"}]
@@ -102,9 +103,106 @@ async def run(changes: int, gap: float) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+class FrameWatcher:
+    """A minimal /ws/dashboard client, as cheap as ``RawWatcher`` but reading whole frames: it
+    answers the server's pings (so a long run is never dropped as silent) and, with
+    ``deflate``, offers ``permessage-deflate`` as browsers do and inflates what it gets, so the
+    server compresses every push for it as it would for a browser."""
+
+    def __init__(self, base: str, token: str, *, deflate: bool = False) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.token = token
+        self.deflate = deflate
+        self.arrivals: dict[bytes, float] = {}
+        self.watch: list[bytes] = []
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if self.deflate else ""
+        writer.write(
+            (
+                f"GET /ws/dashboard HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"{offer}Authorization: Bearer {self.token}\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head[:200]
+        if self.deflate:
+            assert b"permessage-deflate" in head.lower(), "the server did not take deflate"
+        self.writer = writer
+        self.task = asyncio.get_running_loop().create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        buf = bytearray()
+        parts: list[bytes] = []
+        compressed = False
+        inflate = zlib.decompressobj(-15)
+        while True:
+            chunk = await reader.read(1 << 20)
+            if not chunk:
+                return
+            buf += chunk
+            while len(buf) >= 2:
+                length, offset = buf[1] & 0x7F, 2
+                if length == 126:
+                    length, offset = int.from_bytes(buf[2:4], "big"), 4
+                elif length == 127:
+                    length, offset = int.from_bytes(buf[2:10], "big"), 10
+                if len(buf) < offset + length:
+                    break
+                first, opcode = buf[0], buf[0] & 0x0F
+                payload = bytes(buf[offset : offset + length])
+                del buf[: offset + length]
+                if opcode == 0x9:  # ping: a masked pong with the same payload (≤ 125 bytes)
+                    assert self.writer is not None
+                    self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+                    continue
+                if opcode in (0x1, 0x2):
+                    parts, compressed = [], bool(first & 0x40)
+                if opcode not in (0x0, 0x1, 0x2):
+                    continue
+                parts.append(payload)
+                if not first & 0x80:
+                    continue
+                data = b"".join(parts)
+                if compressed:
+                    data = inflate.decompress(data + b"\x00\x00\xff\xff")
+                now = time.perf_counter()
+                for m in self.watch:
+                    if m not in self.arrivals and m in data:
+                        self.arrivals[m] = now
+
+    async def when(self, marker: bytes, timeout: float = 30.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while marker not in self.arrivals:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(marker)
+            await asyncio.sleep(0.001)
+        return self.arrivals[marker]
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.task is not None:
+            self.task.cancel()
+
+
 async def scale(
-    n_hosts: int, n_ws: int, n_sess: int, n_clients: int, changes: int, gap: float
+    n_hosts: int,
+    n_ws: int,
+    n_sess: int,
+    n_clients: int,
+    changes: int,
+    gap: float,
+    deflate: int,
 ) -> None:
+    """``deflate``: how many of the ``n_clients`` offer permessage-deflate (as browsers do)."""
     hosts = [BenchServer(workspaces=n_ws, sessions_per_workspace=n_sess) for _ in range(n_hosts)]
     local: BenchServer | None = None
     pool = concurrent.futures.ThreadPoolExecutor(4)
@@ -145,8 +243,8 @@ async def scale(
             f"{rss[0]:.1f} MB with no host, {rss[1]:.1f} MB with 1, {rss[2]:.1f} MB with "
             f"{n_hosts}: {per_host:.1f} MB per host of {n_ws} workspaces"
         )
-        near = [RawWatcher(h.base, h.token) for h in hosts]
-        far = [RawWatcher(local.base, local.token) for _ in range(n_clients)]
+        near = [FrameWatcher(h.base, h.token) for h in hosts]
+        far = [FrameWatcher(local.base, local.token, deflate=i < deflate) for i in range(n_clients)]
         for w in near + far:
             await w.connect()
         await asyncio.sleep(2.0)
@@ -180,7 +278,10 @@ async def scale(
             for c in clients:
                 await c.aclose()
         cpu = local.cpu_seconds() - cpu0
-        print(f"{n_clients} clients, {n_hosts} hosts × {n_ws} workspaces; one change on a host:")
+        print(
+            f"{n_clients} clients ({deflate} of them with permessage-deflate), {n_hosts} hosts × "
+            f"{n_ws} workspaces; one change on a host:"
+        )
         print(f"  POST → the host's own client:            {summary(host_own)}")
         print(f"  host's own client → last of {n_clients} clients: {summary(via_host)}")
         print(f"  POST → last of {n_clients} clients:           {summary(from_post)}"
@@ -207,6 +308,9 @@ def main() -> None:
     ap.add_argument("--workspaces", type=int, default=100, help="scale: workspaces per host")
     ap.add_argument("--sessions", type=int, default=1, help="scale: sessions per workspace")
     ap.add_argument("--clients", type=int, default=50, help="scale: aggregating server's clients")
+    ap.add_argument(
+        "--deflate", type=int, default=0, help="scale: how many clients offer permessage-deflate"
+    )
     args = ap.parse_args()
     compile_sources()
     if args.what == "link":
@@ -215,7 +319,7 @@ def main() -> None:
         asyncio.run(
             scale(
                 args.hosts, args.workspaces, args.sessions, args.clients,
-                args.changes or 100, 0.2 if args.gap is None else args.gap,
+                args.changes or 100, 0.2 if args.gap is None else args.gap, args.deflate,
             )
         )  # fmt: skip
 
