@@ -47,6 +47,9 @@ from .tasks import TaskGroup
 log = logging.getLogger(__name__)
 
 
+NO_PONG = "no answer to pings"  # the reason of the close frame sent to a host that stopped
+
+
 class LinkState(enum.Enum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
@@ -216,9 +219,15 @@ class HostLink:
             try:
                 async for raw in ws:
                     self._receive(raw)
+            except ConnectionClosed as e:
+                if e.sent is None or e.sent.reason != NO_PONG:
+                    raise
+                pinged = True  # we closed it for want of a pong (a frozen host never answers)
+            else:
+                pinged = pings.done() and not pings.cancelled() and pings.result()
             finally:
                 await group.close(timeout=1.0)
-            if pings.done() and not pings.cancelled() and pings.result():
+            if pinged:
                 raise LinkClosed(f"no answer to a ping within {self.ping_timeout:g} s")
 
     async def _ping(self, ws: ClientConnection) -> bool:
@@ -232,7 +241,7 @@ class HostLink:
                 async with asyncio.timeout(self.ping_timeout):
                     await pong
             except TimeoutError:
-                await ws.close(1001, "no answer to pings")
+                await ws.close(1001, NO_PONG)
                 return True
             except ConnectionClosed:
                 return False
