@@ -14,6 +14,7 @@ Requests forwarded to the host go through ``request``: each waits at most its ki
 (``backend.hostlimits``, from the host's own config message), and every one still in flight
 when the connection is lost ends at once with ``HostUnavailable`` ("host X stopped
 answering"), so a caller waits for a frozen host no longer than the pings take to notice it.
+A relayed terminal is held ``in_flight`` the same way.
 
 Time and chance are injected (``now``, ``wait``, ``random``) so the backoff is tested on a
 virtual clock. Changes are reported through two callbacks: ``on_sessions`` (new workspaces)
@@ -30,7 +31,7 @@ import json
 import logging
 import random as random_mod
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -159,15 +160,23 @@ class HostLink:
     ) -> Answer:
         """One request to the host (``HostClient.request``), answered within ``kind``'s
         deadline, and ended with ``HostUnavailable`` as soon as the link is lost meanwhile."""
+        async with self.in_flight():
+            return await self.client.request(
+                method, path, query=query, body=body, timeout=self.limits.read_timeout(kind)
+            )
+
+    @contextlib.asynccontextmanager
+    async def in_flight(self) -> AsyncIterator[None]:
+        """Work the current task does with the host (a request, a relayed terminal): ended
+        with ``HostUnavailable`` as soon as the link is lost (no answer is coming), refused
+        at once while it is not connected."""
         if self.state is not LinkState.CONNECTED:
             raise HostUnavailable(f"host {self.name} is offline")
         task = asyncio.current_task()
         assert task is not None
         self._callers.add(task)
         try:
-            return await self.client.request(
-                method, path, query=query, body=body, timeout=self.limits.read_timeout(kind)
-            )
+            yield
         except asyncio.CancelledError:
             why = self._cut.get(task)
             if why is None or task.uncancel() > 0:

@@ -5,7 +5,8 @@ The host's socket is opened first (with a ticket fetched with its token): an unk
 or a host that refuses or is down, is answered before the upgrade, as for a local session.
 Each direction reads one frame only once the other side took the previous one, so a slow
 reader slows its writer (the host's own terminal stream keeps only what a slow viewer can
-take) and neither side's frames pile up here.
+take) and neither side's frames pile up here. When the host's link loses the host (a frozen
+host: its pings), the socket is closed at once with 1011 "host X stopped answering (...)".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from quart import websocket
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from backend.errors import BadGateway, NotFound
+from backend.errors import BadGateway, HostUnavailable, NotFound
 from backend.hostclient import describe
 from backend.hosts import Remote
 from backend.tasks import TaskGroup
@@ -48,7 +49,12 @@ async def relay(remote: Remote, remote_id: str) -> None:
         except (OSError, TimeoutError, WebSocketException) as e:
             raise BadGateway(f"host {name} did not answer: {describe(e)}") from None
         await websocket.accept()
-        await _pump(upstream, name)
+        try:
+            async with link.in_flight():  # the link lost the host: no more output is coming
+                await _pump(upstream, name)
+        except HostUnavailable as e:
+            with contextlib.suppress(Exception):
+                await websocket.close(1011, e.message[:120])
 
 
 async def _pump(upstream: ClientConnection, name: str) -> None:

@@ -376,10 +376,16 @@ async def test_a_request_in_flight_to_a_host_that_freezes_ends_within_the_ping_w
 ) -> None:
     """A spawn forwarded to a host that froze (SIGSTOP: its sockets stay open, nothing answers)
     ends with a 503 as soon as its link's pings notice (not after the HTTP client's own long
-    wait), and the other hosts and the local server answer as usual meanwhile."""
+    wait), and so does a terminal relayed from it (1011, not after the relay's own pings);
+    the other hosts and the local server answer as usual meanwhile."""
     gpu, nas = cluster.hosts["gpu-box"], cluster.hosts["nas"]
     assert gpu.proc is not None
     sid = spawn_on(cluster, "nas", "sleeper")["session_id"]
+    far = spawn_on(cluster, "gpu-box")["session_id"]
+    with cluster.local.client() as cl:
+        ticket = cl.post("/api/ws-ticket", json={}).json()["ticket"]
+    term = await websockets.connect(f"{cluster.local.ws_base}/ws/terminal/{far}?ticket={ticket}")
+    assert json.loads(await term.recv())["type"] == "full"
     async with DashboardClient(cluster.local) as d:
         await d.wait(lambda ws: True)
 
@@ -409,9 +415,14 @@ async def test_a_request_in_flight_to_a_host_that_freezes_ends_within_the_ping_w
                     assert not spawn.done()  # still in flight to the frozen host
                 r = await spawn
                 waited = time.monotonic() - frozen
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    async with asyncio.timeout(3):  # closed with the spawn's answer, not later
+                        while True:
+                            await term.recv()
             finally:
                 gpu.proc.send_signal(signal.SIGCONT)
                 await group.close()
+                await term.close()
         # a ping every 5 s with 5 s to answer (and a second to close): within ~11 s
         assert waited < 14, waited
         assert r.status_code == 503, r.text
@@ -419,6 +430,8 @@ async def test_a_request_in_flight_to_a_host_that_freezes_ends_within_the_ping_w
             "error": "host gpu-box stopped answering (no answer to a ping within 5 s)"
         }
         assert nas.session(sid.split(":", 1)[1])["nickname"] == "n2"  # type: ignore[index]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        assert closed.value.rcvd.reason.startswith("host gpu-box stopped answering")
         await _until(lambda: gpu_state()["state"] == "connected", timeout=40)
 
 
