@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import zlib
@@ -201,6 +202,7 @@ async def scale(
     changes: int,
     gap: float,
     deflate: int,
+    profile: str = "",
 ) -> None:
     """``deflate``: how many of the ``n_clients`` offer permessage-deflate (as browsers do)."""
     hosts = [BenchServer(workspaces=n_ws, sessions_per_workspace=n_sess) for _ in range(n_hosts)]
@@ -249,6 +251,14 @@ async def scale(
             await w.connect()
         await asyncio.sleep(2.0)
         rss_clients = local.rss_mb()
+        spy = None
+        if profile:  # py-spy (pip install py-spy) samples the aggregating server meanwhile
+            spy = subprocess.Popen(  # noqa: ASYNC220
+                ["py-spy", "record", "-p", str(local.proc.pid if local.proc else 0), "-o", profile, "-r", "200",
+                 "-f", "speedscope" if profile.endswith(".json") else "flamegraph"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            await asyncio.sleep(1.0)
         cpu0 = local.cpu_seconds()
         via_host: list[float] = []  # the host's own client saw it → the last aggregating client
         from_post: list[float] = []  # the POST → the last aggregating client
@@ -278,6 +288,10 @@ async def scale(
             for c in clients:
                 await c.aclose()
         cpu = local.cpu_seconds() - cpu0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+            print(f"profile of the aggregating server: {profile}")
         print(
             f"{n_clients} clients ({deflate} of them with permessage-deflate), {n_hosts} hosts × "
             f"{n_ws} workspaces; one change on a host:"
@@ -308,6 +322,7 @@ def main() -> None:
     ap.add_argument("--workspaces", type=int, default=100, help="scale: workspaces per host")
     ap.add_argument("--sessions", type=int, default=1, help="scale: sessions per workspace")
     ap.add_argument("--clients", type=int, default=50, help="scale: aggregating server's clients")
+    ap.add_argument("--profile", default="", help="scale: py-spy output (.svg, or .json)")
     ap.add_argument(
         "--deflate", type=int, default=0, help="scale: how many clients offer permessage-deflate"
     )
@@ -319,7 +334,7 @@ def main() -> None:
         asyncio.run(
             scale(
                 args.hosts, args.workspaces, args.sessions, args.clients,
-                args.changes or 100, 0.2 if args.gap is None else args.gap, args.deflate,
+                args.changes or 100, 0.2 if args.gap is None else args.gap, args.deflate, args.profile,
             )
         )  # fmt: skip
 

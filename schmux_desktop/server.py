@@ -122,6 +122,9 @@ async def run(
     """Serve until ``stop`` is set (or SIGINT/SIGTERM), closing WebSockets with 1000 first."""
     from hypercorn.asyncio import serve
 
+    from schmux_desktop.heap import tune_malloc
+
+    tune_malloc()  # large pushes to many clients reuse their frame buffers (see heap.py)
     services: Services = app.config["SERVICES"]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
