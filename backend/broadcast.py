@@ -118,7 +118,7 @@ class Client:
 class Broadcaster:
     def __init__(
         self,
-        snapshot: Callable[[], list[dict[str, Any]]],
+        snapshot: Callable[[], list[dict[str, Any]] | str],
         config: Callable[[], dict[str, Any]],
         *,
         debounce: Callable[[], float],
@@ -295,7 +295,7 @@ class Broadcaster:
     # -- messages -------------------------------------------------------------------------
 
     def _sessions_message(self) -> wire.Message:
-        return wire.sessions(self._snapshot())
+        return wire.sessions(self._snapshot())  # a list, or already its JSON text
 
     def _config_message(self) -> wire.Message:
         return wire.config(self._config())

@@ -3,13 +3,16 @@
 A local id never holds ``:`` (``models.valid_id``), so ``gpu-box:myrepo-001`` names workspace
 ``myrepo-001`` on host ``gpu-box`` and nothing else. This module rewrites a host's dashboard
 payload into the aggregating server's (ids prefixed, ``host`` set) and a host's answers to
-routed requests likewise; it knows nothing of connections.
+routed requests likewise, and merges hosts' encoded workspaces into one list in id order
+(``merged_json``); it knows nothing of connections.
 """
 
 from __future__ import annotations
 
 import shlex
 from typing import Any
+
+from . import wire
 
 SEP = ":"
 # Keys whose string values are ids of the host's workspaces or sessions, in any answer.
@@ -106,3 +109,22 @@ def request_body(host: str, body: dict[str, Any]) -> dict[str, Any]:
             if owner is not None and owner[0] == host:
                 out[key] = owner[1]
     return out
+
+
+def merged_json(local: list[dict[str, Any]], hosts: list[tuple[str, str]]) -> str:
+    """The JSON array of ``local`` workspaces and the hosts' ones, in one order by id, from
+    each host's workspaces already encoded: ``(first id, "w1,w2,...")`` per host, as
+    ``encode_block`` gives them. A host's ids all begin with ``<name>:`` and a local id holds
+    no ``:``, so in id order a host's workspaces are one run that no other id falls inside:
+    the runs are placed whole, and only the local workspaces are encoded again."""
+    items = [(str(w["id"]), wire.encode(w)) for w in local]
+    items.extend(block for block in hosts if block[1])
+    items.sort(key=lambda item: item[0])
+    return "[" + ",".join(text for _, text in items) + "]"
+
+
+def encode_block(workspaces: list[dict[str, Any]]) -> tuple[str, str]:
+    """One host's workspaces (``workspaces`` gave them, in id order) for ``merged_json``."""
+    if not workspaces:
+        return "", ""
+    return str(workspaces[0]["id"]), wire.encode(workspaces)[1:-1]

@@ -102,6 +102,7 @@ class HostLink:
         self.latency_ms: float | None = None  # the last one reported (None: not measured)
         self._connected_at: float | None = None
         self.workspaces: list[dict[str, Any]] = []  # the last ones, ids prefixed
+        self._encoded: tuple[str, str] | None = None  # ... as JSON, once asked for
         self._session_ids: frozenset[str] = frozenset()
         self._workspace_ids: frozenset[str] = frozenset()
         self.catalogue: dict[str, Any] = {"repos": [], "run_targets": []}
@@ -124,6 +125,12 @@ class HostLink:
             "latency_ms": self.latency_ms,
             **self.catalogue,
         }
+
+    def encoded(self) -> tuple[str, str]:
+        """The last workspaces as JSON (``hostids.encode_block``), encoded once per update."""
+        if self._encoded is None:
+            self._encoded = hostids.encode_block(self.workspaces)
+        return self._encoded
 
     def has_session(self, remote_id: str) -> bool:
         return remote_id in self._session_ids
@@ -286,6 +293,7 @@ class HostLink:
         self._session_ids = frozenset(
             s["id"][prefix:] for w in self.workspaces for s in w["sessions"]
         )
+        self._encoded = None  # encoded at the next push, once for every client and push
         self.updates += 1
         self._updated.set()
         if self.state is not LinkState.CONNECTED:

@@ -124,6 +124,10 @@ class Hosts:
             out.extend(remote.link.workspaces)
         return out
 
+    def encoded(self) -> list[tuple[str, str]]:
+        """Every host's last workspaces as JSON, for ``hostids.merged_json``."""
+        return [remote.link.encoded() for remote in self._remotes.values()]
+
     def statuses(self) -> list[dict[str, Any]]:
         return [remote.link.status() for remote in self._remotes.values()]
 

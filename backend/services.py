@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import auth, hostids
+from . import auth, hostids, wire
 from . import config as config_mod
 from .agents import AgentDetector
 from .attention import AttentionMonitor
@@ -113,7 +113,7 @@ class Services:
         )
         self.attention = AttentionMonitor(self.sessions, self.tmux)
         self.broadcaster = Broadcaster(
-            self.snapshot,
+            self.snapshot_json,
             lambda: self.config.to_dict(),
             debounce=lambda: self.config.dashboard_debounce_ms / 1000,
             hosts=lambda: self.hosts.statuses(),
@@ -253,6 +253,20 @@ class Services:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The pinned payload, built from memory only (no git, no tmux)."""
+        out = self._local_snapshot()
+        if len(self.hosts):  # every host's last workspaces, ids prefixed: one order by id
+            out = sorted(out + self.hosts.workspaces(), key=lambda w: str(w["id"]))
+        return out
+
+    def snapshot_json(self) -> str:
+        """``snapshot()`` as JSON text: each host's workspaces encoded once per host push, not
+        once per push (1,000 workspaces of 10 hosts: ~8 ms a push, against the changed
+        host's ~1 ms)."""
+        if not len(self.hosts):
+            return wire.encode(self._local_snapshot())
+        return hostids.merged_json(self._local_snapshot(), self.hosts.encoded())
+
+    def _local_snapshot(self) -> list[dict[str, Any]]:
         state = self.registry.state
         out = snapshot_payload(state.workspaces, state.sessions.values(), self.tmux.attach_prefix)
         reviews = self.reviews.summary()
@@ -260,8 +274,6 @@ class Services:
             w["conflicts"] = self.conflicts.of(w["id"])
             rounds, pending, open_ = reviews.get(w["id"], (0, 0, 0))
             w["review_rounds"], w["review_pending"], w["review_open"] = rounds, pending, open_
-        if len(self.hosts):  # every host's last workspaces, ids prefixed: one order by id
-            out = sorted(out + self.hosts.workspaces(), key=lambda w: str(w["id"]))
         return out
 
     def stats(self) -> dict[str, Any]:

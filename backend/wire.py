@@ -62,7 +62,10 @@ def message(type_: str, body: dict[str, Any]) -> Message:
     return Message(type_, text[1:-1])
 
 
-def sessions(workspaces: list[dict[str, Any]]) -> Message:
+def sessions(workspaces: list[dict[str, Any]] | str) -> Message:
+    """``workspaces``: the list, or its JSON text (encoded by the caller, e.g. in parts)."""
+    if isinstance(workspaces, str):
+        return Message("sessions", f'"workspaces":{workspaces}')
     return message("sessions", {"workspaces": workspaces})
 
 

@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import BenchServer, compile_sources, summary  # noqa: E402
+from schmux_desktop.heap import tune_malloc  # noqa: E402
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp  # noqa: E402
 
 TARGETS = [{"name": "sleeper", "type": "command", "command": "sleep 600"}]
@@ -328,6 +329,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     compile_sources()
+    tune_malloc()  # the 50 clients here read 1.3 MB each per change, as the server sends them
     if args.what == "link":
         asyncio.run(run(args.changes or 50, 0.3 if args.gap is None else args.gap))
     else:

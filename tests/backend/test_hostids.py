@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import random
 import shlex
 
-from backend import hostids
+from backend import hostids, wire
 
 
 def test_split_and_join() -> None:
@@ -53,3 +54,26 @@ def test_an_ssh_hosts_attach_command_goes_through_ssh() -> None:
     assert shlex.split(wrapped) == ["ssh", "-t", "me@lab.example", cmd]
     (w,) = hostids.workspaces("gpu", payload)  # a url host: as the host said
     assert w["sessions"][0]["attach_cmd"] == cmd
+
+
+def test_merged_json_is_the_id_ordered_list_from_hosts_encoded_once() -> None:
+    """Hosts' workspaces encoded in runs, local ones around and between them: the same text as
+    encoding the whole list sorted by id, whatever the names (prefixes of each other too)."""
+    rng = random.Random(7)
+    names = ["a", "a.b", "ab", "b-1", "gpu", "z", "A", "_x"]
+    for _ in range(200):
+        local = [
+            {"id": rng.choice(["a", "ab", "gpu", "m", "z", "A", "0"]) + f"-{i:03d}", "n": i}
+            for i in range(rng.randrange(0, 6))
+        ]
+        hosts = {}
+        for name in rng.sample(names, rng.randrange(0, len(names))):
+            payload = [
+                {"id": rng.choice(["a", "ab", "r"]) + f"-{i:03d}", "sessions": [], "d": "é\n"}
+                for i in range(rng.randrange(0, 4))
+            ]
+            hosts[name] = hostids.workspaces(name, payload)
+        blocks = [hostids.encode_block(ws) for ws in hosts.values()]
+        everything = local + [w for ws in hosts.values() for w in ws]
+        expected = wire.encode(sorted(everything, key=lambda w: str(w["id"])))
+        assert hostids.merged_json(local, blocks) == expected
