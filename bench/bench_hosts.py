@@ -260,7 +260,7 @@ async def scale(
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             await asyncio.sleep(1.0)
-        cpu0 = local.cpu_seconds()
+        cpu0, own0 = local.cpu_seconds(), time.process_time()
         via_host: list[float] = []  # the host's own client saw it → the last aggregating client
         from_post: list[float] = []  # the POST → the last aggregating client
         every: list[float] = []  # the POST → each aggregating client
@@ -288,7 +288,7 @@ async def scale(
         finally:
             for c in clients:
                 await c.aclose()
-        cpu = local.cpu_seconds() - cpu0
+        cpu, own = local.cpu_seconds() - cpu0, time.process_time() - own0
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
@@ -303,7 +303,8 @@ async def scale(
               "   (target p99 ≤ 150 ms)")  # fmt: skip
         print(f"  POST → each client:                      {summary(every)}")
         print(
-            f"  aggregating server: {cpu / changes * 1000:.0f} ms CPU per change, RSS "
+            f"  CPU per change: aggregating server {cpu / changes * 1000:.0f} ms, these "
+            f"{n_clients} clients {own / changes * 1000:.0f} ms; aggregating server's RSS "
             f"{rss_clients:.1f} MB with the {n_clients} clients"
         )
         for w in near + far:
