@@ -4,9 +4,11 @@ tmux's ``pipe-pane`` hands the pane's output to ``LOG_WRITER``, the only process
 the log. It appends at most ``sessions.log_max_bytes`` bytes to the log, then moves it to
 ``<id>.log.1`` (replacing the one before) and starts a new one, so a file it has moved away is
 complete. Readers (``LogFollower``, one per watched terminal) hold the file open: when the path
-names a new file they finish the old one, then follow the new one, and no byte is lost between
-the two. The writer needs ``stdbuf`` (GNU coreutils) to have ``head`` pass each read on at once;
-without it the log would never rotate, so the app refuses to start (``require_writer``).
+names a new file they finish the old one, then ``<id>.log.1`` if that is a log moved away since
+(a reader a whole log behind), then follow the new one: no byte is lost while a reader lags by
+less than two logs (``sessions.log_max_bytes``, 16 MiB by default). The writer needs ``stdbuf``
+(GNU coreutils) to have ``head`` pass each read on at once; without it the log would never
+rotate, so the app refuses to start (``require_writer``).
 """
 
 from __future__ import annotations
@@ -159,14 +161,27 @@ class LogFollower:
             current = os.stat(self.path).st_ino
         except FileNotFoundError:
             return b""  # not created yet; its creation wakes us
-        if current == os.fstat(self.file.fileno()).st_ino:
+        finished = os.fstat(self.file.fileno()).st_ino
+        if current == finished:
             return b""
         data = self.file.read(READ_CHUNK)  # the old log is complete now: finish it first
         if data:
             return data
         self.file.close()
-        self.file = None
+        self.file = self._rotated_since(finished, current)
         return self.read()
+
+    def _rotated_since(self, finished: int, current: int) -> IO[bytes] | None:
+        """``<log>.1`` when it is a log moved away after the one just finished (the reader fell a
+        whole log behind): it comes before the current one. None: go on with the current log."""
+        try:
+            rotated = self.path.with_name(self.path.name + ROTATED_SUFFIX).open("rb")
+        except OSError:
+            return None
+        if os.fstat(rotated.fileno()).st_ino in (finished, current):
+            rotated.close()
+            return None
+        return rotated
 
     def close(self) -> None:
         if self.file is not None:

@@ -3,7 +3,7 @@
 // a 401 also tells `onSignedOut`.
 
 import { authHeaders, SIGNED_OUT_MESSAGE } from "./auth";
-import type { Config, DetectedTool, DiffResponse, DisposedSnapshot, QuickLaunch, ReviewComment, ReviewRound } from "./types";
+import type { Config, DetectedTool, DiffResponse, DisposedSnapshot, QuickLaunch, ReviewComment, ReviewDraft, ReviewRound } from "./types";
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: string };
 
@@ -165,24 +165,34 @@ export class Api {
   diff(workspaceId: string, base: "head" | "branch" = "head") {
     return this.request<DiffResponse>("GET", `/api/diff/${encodeURIComponent(workspaceId)}?base=${base}`);
   }
+  /** The workspace's rounds sent, each comment where its lines are now. */
   reviews(workspaceId: string) {
-    return this.request<{ rounds: ReviewRound[] }>("GET", `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews`);
+    return this.request<{ rounds: ReviewRound[] }>("GET", `${reviewBase(workspaceId)}/reviews`);
   }
+  /** The pending round: comments written, not yet sent. */
+  pendingComments(workspaceId: string) {
+    return this.request<{ comments: ReviewComment[] }>("GET", `${reviewBase(workspaceId)}/review/pending`);
+  }
+  addPendingComments(workspaceId: string, drafts: ReviewDraft[]) {
+    return this.request<{ comments: ReviewComment[] }>("POST", `${reviewBase(workspaceId)}/review/pending`, { comments: drafts });
+  }
+  removePendingComment(workspaceId: string, commentId: string) {
+    return this.request<unknown>("DELETE", `${reviewBase(workspaceId)}/review/pending/${encodeURIComponent(commentId)}`);
+  }
+  /** A sent comment marked addressed, or opened again. */
   markComment(workspaceId: string, roundId: string, index: number, addressed: boolean) {
-    return this.request<unknown>(
-      "POST",
-      `/api/workspaces/${encodeURIComponent(workspaceId)}/reviews/mark`,
-      { round_id: roundId, index, addressed },
-    );
+    return this.request<unknown>("POST", `${reviewBase(workspaceId)}/reviews/mark`, { round_id: roundId, index, addressed });
   }
-  /** Type a review round into one of the workspace's sessions. */
-  review(workspaceId: string, sessionId: string, comments: ReviewComment[]) {
-    return this.request<{ status: string; round_id: string }>("POST", `/api/workspaces/${encodeURIComponent(workspaceId)}/review`, {
+  /** Type the pending round (or the comments given) into one of the workspace's sessions. */
+  review(workspaceId: string, sessionId: string, comments?: ReviewDraft[]) {
+    return this.request<{ status: string; round_id: string }>("POST", `${reviewBase(workspaceId)}/review`, {
       session_id: sessionId,
-      comments,
+      ...(comments ? { comments } : {}),
     });
   }
 }
+
+const reviewBase = (workspaceId: string): string => `/api/workspaces/${encodeURIComponent(workspaceId)}`;
 
 /** A request id for matching workspace_progress messages to our spawn; works outside secure contexts. */
 export function newRequestId(): string {

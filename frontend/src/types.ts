@@ -82,10 +82,20 @@ export interface DiffResponse {
   files: FileDiff[];
 }
 
+export type CommentStatus = "pending" | "sent" | "addressed";
+
+/** A review comment as the server keeps it (docs/API.md#review-rounds). */
 export interface ReviewComment {
+  id: string;
   path: string;
   line: number;
+  end_line: number | null;
   body: string;
+  status: CommentStatus | string;
+  quote: string | null;
+  outdated: boolean;
+  addressed_by: "user" | "auto" | null;
+  created_at: number;
 }
 
 /** A review round as GET /api/workspaces/<id>/reviews lists it. */
@@ -96,7 +106,15 @@ export interface ReviewRound {
   sent_at: number | null;
   state: "sending" | "sent" | "failed" | string;
   error: string;
-  comments: (ReviewComment & { status: "pending" | "sent" | "addressed" | string; quote: string | null; line_changed?: boolean })[];
+  comments: ReviewComment[];
+}
+
+/** A comment being written: what POST .../review/pending takes. */
+export interface ReviewDraft {
+  path: string;
+  line: number;
+  end_line?: number;
+  body: string;
 }
 
 export interface RepoConfig {

@@ -9,6 +9,7 @@ import random
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,22 @@ def start_writer(log: Path, max_bytes: int) -> subprocess.Popen[bytes]:
     )
 
 
-def feed(proc: subprocess.Popen[bytes], data: bytes, seed: int) -> None:
-    """Write ``data`` in uneven pieces with pauses, the way a pane's output arrives."""
+def feed(
+    proc: subprocess.Popen[bytes],
+    data: bytes,
+    seed: int,
+    read: Callable[[], int] | None = None,
+    ahead: int = 0,
+) -> None:
+    """Write ``data`` in uneven pieces with pauses, the way a pane's output arrives; with
+    ``read``, never more than ``ahead`` bytes before the reader."""
     rng = random.Random(seed)
     assert proc.stdin is not None
     i = 0
     while i < len(data):
         n = rng.choice([1, 7, 100, 1000, 4096, 20000])
+        while read is not None and i + n - read() > ahead:
+            time.sleep(0.0005)
         proc.stdin.write(data[i : i + n])
         proc.stdin.flush()
         i += n
@@ -74,14 +84,16 @@ def test_writer_continues_a_log_that_already_has_bytes(tmp_path: Path) -> None:
 
 
 def test_reader_follows_the_writer_through_rotations(tmp_path: Path) -> None:
-    """Reading while the writer rotates every 4 KiB: the reader gets every byte, in order."""
+    """Reading while the writer rotates every 64 KiB: the reader, never a whole log behind (what
+    sessionlog promises for), gets every byte, in order. (At 4 KiB logs a loaded machine let the
+    reader fall several logs behind: those were lost, as they must be with one ``.1`` kept.)"""
     log = tmp_path / "s.log"
-    data = b"".join(b"line %06d\r\n" % i for i in range(40_000))  # ~470 KB: ~115 rotations
-    proc = start_writer(log, 4096)
+    data = b"".join(b"line %06d\r\n" % i for i in range(40_000))  # ~520 KB: 7 rotations
+    proc = start_writer(log, 64 * 1024)
     stream = LogFollower(log)
-    writer = threading.Thread(target=feed, args=(proc, data, 3))
-    writer.start()
     got = bytearray()
+    writer = threading.Thread(target=feed, args=(proc, data, 3, lambda: len(got), 40 * 1024))
+    writer.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         chunk = stream.read()
@@ -94,6 +106,31 @@ def test_reader_follows_the_writer_through_rotations(tmp_path: Path) -> None:
     assert proc.wait(timeout=30) == 0
     assert len(got) == len(data)
     assert bytes(got) == data
+
+
+def test_reader_a_whole_log_behind_reads_the_rotated_one_first(tmp_path: Path) -> None:
+    """The writer rotated twice while the reader was still in the first log: the second one is
+    only ``.1`` by then. The reader finishes the first, reads ``.1``, then the current log (the
+    second was skipped: 8 KiB lost in a CI run with 4 KiB logs)."""
+    log = tmp_path / "s.log"
+    rotated = tmp_path / "s.log.1"
+    log.write_bytes(b"A" * 10)
+    stream = LogFollower(log)
+    assert stream.read() == b"A" * 10
+    with log.open("ab") as f:
+        f.write(b"a" * 5)
+    log.rename(rotated)  # first rotation: A moves to .1
+    log.write_bytes(b"B" * 7)
+    log.replace(rotated)  # second: B replaces A as .1
+    log.write_bytes(b"C" * 3)
+    got = b""
+    for _ in range(10):
+        got += stream.read()
+    assert got == b"a" * 5 + b"B" * 7 + b"C" * 3
+    with log.open("ab") as f:
+        f.write(b"c")
+    assert stream.read() == b"c"  # .1 (B, done) is not read again
+    assert stream.read() == b""
 
 
 def test_reader_finishes_a_log_moved_between_its_read_and_its_look(

@@ -15,41 +15,9 @@ import type { DiffBody, DiffBodyHooks, LineSide } from "../diffview/diffBody";
 import { h, setAttr, setHidden, setText } from "../dom";
 import { type DiffLine, unified } from "../linediff";
 import { sessionHref } from "../router";
-import type { FileDiff, Workspace } from "../types";
+import type { FileDiff, ReviewComment as Comment, ReviewDraft as Draft, ReviewRound as Round, Workspace } from "../types";
 import { sessionLabel } from "../view";
 
-export type CommentStatus = "pending" | "sent" | "addressed";
-
-/** A comment as the server keeps it (docs/API.md#review-rounds). */
-export interface Comment {
-  id: string;
-  path: string;
-  line: number;
-  end_line: number | null;
-  body: string;
-  status: CommentStatus | string;
-  quote: string | null;
-  outdated: boolean;
-  addressed_by: "user" | "auto" | null;
-  created_at: number;
-}
-
-export interface Round {
-  id: string;
-  session_id: string;
-  created_at: number;
-  sent_at: number | null;
-  state: "sending" | "sent" | "failed" | string;
-  error: string;
-  comments: Comment[];
-}
-
-export interface Draft {
-  path: string;
-  line: number;
-  end_line?: number;
-  body: string;
-}
 
 export interface ReviewCommentsDeps {
   api: Api;
@@ -210,11 +178,7 @@ export class ReviewComments {
     const wid = this.workspaceId;
     if (!wid) return;
     const gen = ++this.loading;
-    const base = `/api/workspaces/${encodeURIComponent(wid)}`;
-    const [pending, rounds] = await Promise.all([
-      this.deps.api.request<{ comments: Comment[] }>("GET", `${base}/review/pending`),
-      this.deps.api.request<{ rounds: Round[] }>("GET", `${base}/reviews`),
-    ]);
+    const [pending, rounds] = await Promise.all([this.deps.api.pendingComments(wid), this.deps.api.reviews(wid)]);
     if (gen !== this.loading || wid !== this.workspaceId) return;
     if (pending.ok) this.pending = pending.data.comments;
     if (rounds.ok) this.rounds = rounds.data.rounds;
@@ -356,12 +320,8 @@ export class ReviewComments {
 
   // -- the server ---------------------------------------------------------------------------------
 
-  private url(path: string): string {
-    return `/api/workspaces/${encodeURIComponent(this.workspaceId ?? "")}${path}`;
-  }
-
   private async addPending(drafts: Draft[]): Promise<boolean> {
-    const res = await this.deps.api.request<{ comments: Comment[] }>("POST", this.url("/review/pending"), { comments: drafts });
+    const res = await this.deps.api.addPendingComments(this.workspaceId ?? "", drafts);
     if (!res.ok) {
       this.deps.toast(`Comment not kept: ${res.error}`, "error");
       return false;
@@ -391,7 +351,7 @@ export class ReviewComments {
   }
 
   private async remove(c: Comment): Promise<void> {
-    const res = await this.deps.api.request("DELETE", this.url(`/review/pending/${encodeURIComponent(c.id)}`));
+    const res = await this.deps.api.removePendingComment(this.workspaceId ?? "", c.id);
     if (!res.ok) this.deps.toast(res.error, "error");
     await this.refresh();
   }
@@ -401,7 +361,7 @@ export class ReviewComments {
     const n = this.pending.length;
     if (!this.workspaceId || !sid || !n) return;
     this.sendBtn.disabled = true;
-    const res = await this.deps.api.request<{ round_id: string }>("POST", this.url("/review"), { session_id: sid });
+    const res = await this.deps.api.review(this.workspaceId, sid);
     if (res.ok) {
       const link = h("a", { attrs: { href: sessionHref(sid) }, text: "Watch the session" });
       this.deps.toast(`Sent ${n} comment${n === 1 ? "" : "s"} to the agent.`, "success");
@@ -415,7 +375,7 @@ export class ReviewComments {
   }
 
   private async mark(r: Round, index: number, addressed: boolean): Promise<void> {
-    const res = await this.deps.api.request("POST", this.url("/reviews/mark"), { round_id: r.id, index, addressed });
+    const res = await this.deps.api.markComment(this.workspaceId ?? "", r.id, index, addressed);
     if (!res.ok) this.deps.toast(res.error, "error");
     await this.refresh();
   }
