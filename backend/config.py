@@ -106,6 +106,7 @@ class Config:
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
     websocket_ping_interval_ms: int = 20000
+    websocket_compression: bool = False  # permessage-deflate: each client's copy compressed alone
     log_max_bytes: int = 16 * 1024 * 1024
     snapshot_keep_days: int = 14
     quick_launch: tuple[QuickLaunch, ...] = ()
@@ -199,6 +200,7 @@ class Config:
         out["server"] = {
             **_obj(self.raw.get("server")),
             "websocket_ping_interval_ms": self.websocket_ping_interval_ms,
+            "websocket_compression": self.websocket_compression,
         }
         return out
 
@@ -245,6 +247,11 @@ def parse(raw: Any, data_dir: Path) -> Config:
             raise ConfigError(f"{key} must be an integer")
         if not lo <= value <= hi:
             raise ConfigError(f"{key} must be between {lo} and {hi}")
+        return value
+
+    def boolean(key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false")
         return value
 
     def section(key: str) -> dict[str, Any]:
@@ -401,6 +408,9 @@ def parse(raw: Any, data_dir: Path) -> Config:
             server.get("websocket_ping_interval_ms", 20000),
             500,
             600_000,
+        ),
+        websocket_compression=boolean(
+            "server.websocket_compression", server.get("websocket_compression", False)
         ),
         quick_launch=tuple(quick),
         nudgenik_target=nudgenik_target,

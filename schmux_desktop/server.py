@@ -123,9 +123,12 @@ async def run(
     from hypercorn.asyncio import serve
 
     from schmux_desktop.heap import tune_malloc
+    from schmux_desktop.wscompression import refuse_websocket_compression
 
     tune_malloc()  # large pushes to many clients reuse their frame buffers (see heap.py)
     services: Services = app.config["SERVICES"]
+    if not services.config.websocket_compression:
+        refuse_websocket_compression()  # one push, not one compression per client (see there)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_cancellation)

@@ -438,3 +438,36 @@ async def test_a_persons_actions_are_not_held_behind_a_window(
             lambda ws: sid not in all_sessions(ws),
         )
         assert all(lag < 1.5 for lag in lags.values()), lags  # held ones wait ~4 s
+
+
+async def test_no_websocket_compression_is_negotiated(server: Server) -> None:
+    """A client offering permessage-deflate (every browser does) gets an uncompressed socket: one
+    push is not compressed once per client (schmux_desktop/wscompression.py), on both sockets."""
+    sid = server.spawn(repo="proj", branch="plain", targets={"shell": 1})[0]["session_id"]
+    for path in ("/ws/dashboard", f"/ws/terminal/{sid}"):
+        async with websockets.connect(
+            server.ws_base + path, additional_headers=server.headers, compression="deflate"
+        ) as ws:
+            assert ws.request is not None and ws.response is not None
+            assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+            assert "Sec-WebSocket-Extensions" not in ws.response.headers, path
+            assert json.loads(await ws.recv())["type"]
+
+
+async def test_websocket_compression_can_be_turned_on(make_server: Callable[..., Server]) -> None:
+    """``server.websocket_compression: true`` keeps Hypercorn's permessage-deflate (for browsers
+    on a slow link to a remote server); a value that is not a boolean is refused with its key."""
+    srv = make_server({"server": {"websocket_compression": True}})
+    async with websockets.connect(
+        srv.ws_base + "/ws/dashboard", additional_headers=srv.headers, compression="deflate"
+    ) as ws:
+        assert ws.response is not None
+        assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
+        assert json.loads(await ws.recv())["type"] == "sessions"
+    r = httpx.post(
+        srv.base + "/api/config",
+        headers=srv.write_headers,
+        json={"server": {"websocket_compression": "yes"}},
+    )
+    assert r.status_code == 400 and "server.websocket_compression" in r.json()["error"], r.text
+
