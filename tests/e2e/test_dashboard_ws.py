@@ -470,4 +470,3 @@ async def test_websocket_compression_can_be_turned_on(make_server: Callable[...,
         json={"server": {"websocket_compression": "yes"}},
     )
     assert r.status_code == 400 and "server.websocket_compression" in r.json()["error"], r.text
-
