@@ -31,6 +31,7 @@ export class HostHeader {
     setAttr(this.el, "data-state", state);
     setClass(this.el, "is-stale", group.stale);
     setText(this.state, hostStateText(group.status, now));
+    setHidden(this.state, group.status === null); // this machine: its name says it all
     this.state.title = group.status?.error ?? "";
     setText(this.counts, hostCounts(group.totals));
     const hiddenAll = group.items.length === 0;

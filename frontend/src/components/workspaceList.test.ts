@@ -224,6 +224,7 @@ describe("WorkspaceList with other hosts", () => {
     expect(q('[data-testid="workspace-lab:repo-003"]').classList.contains("is-host-stale")).toBe(true);
     expect(q('[data-testid="workspace-gpu-box:repo-002"]').classList.contains("is-host-stale")).toBe(false);
     expect((list.el.querySelector('[data-host="gpu-box"] [data-testid="host-state"]') as HTMLElement).textContent).toBe("connected · 8 ms");
+    expect((list.el.querySelector('[data-host=""] [data-testid="host-state"]') as HTMLElement).hidden).toBe(true);
 
     // The host comes back: the same card element, no longer stale.
     const card = q('[data-testid="workspace-lab:repo-003"]');
