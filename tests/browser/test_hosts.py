@@ -48,6 +48,16 @@ def test_spawn_on_a_host_type_into_it_and_see_it_go_stale(
     expect(heading.get_by_test_id("host-counts")).to_contain_text("1 workspace")
     page.screenshot(path=str(shots / "hosts-connected.png"), full_page=True)
 
+    # the status window's page counts per machine too (same origin: the token is kept)
+    status = new_page()
+    status.goto(local.url)
+    status.goto(local.base + "/status.html")
+    machines = status.get_by_test_id("status-hosts")
+    expect(machines.locator('li[data-host="gpu-box"]')).to_have_text("gpu-box 1/1")
+    expect(machines.locator('li[data-host=""]')).to_have_text("This machine 0/0")
+    expect(status.get_by_test_id("running")).to_have_text("1")
+    status.close()
+
     # its terminal, relayed through the local server
     page.get_by_test_id(f"session-{sid}").get_by_test_id("open-session").click()
     view = page.get_by_test_id("terminal-view")
