@@ -106,7 +106,7 @@ class Config:
     mtime_poll_interval_ms: int = 5000
     allowed_origins: tuple[str, ...] = ()
     websocket_ping_interval_ms: int = 20000
-    websocket_compression: bool = False  # permessage-deflate: each client's copy compressed alone
+    websocket_compression: bool = True  # permessage-deflate: each client's copy compressed alone
     log_max_bytes: int = 16 * 1024 * 1024
     snapshot_keep_days: int = 14
     quick_launch: tuple[QuickLaunch, ...] = ()
@@ -410,7 +410,7 @@ def parse(raw: Any, data_dir: Path) -> Config:
             600_000,
         ),
         websocket_compression=boolean(
-            "server.websocket_compression", server.get("websocket_compression", False)
+            "server.websocket_compression", server.get("websocket_compression", True)
         ),
         quick_launch=tuple(quick),
         nudgenik_target=nudgenik_target,

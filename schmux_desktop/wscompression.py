@@ -1,4 +1,4 @@
-"""WebSocket compression is off: Hypercorn would deflate every client's copy of a push on its own.
+"""WebSocket compression off (``server.websocket_compression: false``): one push, not one per client.
 
 Browsers offer permessage-deflate on every WebSocket, and Hypercorn accepts it with one zlib
 stream per connection, so a push is compressed once per client: with 50 clients and 1,000
@@ -7,9 +7,10 @@ against 31–36 ms and p99 ~138 ms uncompressed (bench/bench_hosts.py scale --de
 clients of this server are mostly on the same machine (or behind an ssh tunnel that can
 compress), where compression buys nothing. Hypercorn has no setting for it, so the handshake is
 answered as if the client had offered no extension; a Hypercorn whose handshake no longer looks
-as expected is left alone, with a log line. ``"server": {"websocket_compression": true}`` in the
-config (for browsers on a slow link to a remote ``--serve``) keeps Hypercorn's own behaviour; it
-applies from the next start, as the patch is process-wide.
+as expected is left alone, with a log line. It applies from the next start (the patch is
+process-wide). It is not the default: without compression, Hypercorn 0.18 leaves a client that
+sends a frame over the 64 KiB limit without its 1009 close (the connection hangs until pings end
+it), which the compressed path does not (tests/e2e/test_hostile_input.py).
 """
 
 from __future__ import annotations

@@ -440,30 +440,27 @@ async def test_a_persons_actions_are_not_held_behind_a_window(
         assert all(lag < 1.5 for lag in lags.values()), lags  # held ones wait ~4 s
 
 
-async def test_no_websocket_compression_is_negotiated(server: Server) -> None:
-    """A client offering permessage-deflate (every browser does) gets an uncompressed socket: one
-    push is not compressed once per client (schmux_desktop/wscompression.py), on both sockets."""
-    sid = server.spawn(repo="proj", branch="plain", targets={"shell": 1})[0]["session_id"]
+async def test_websocket_compression_can_be_turned_off(make_server: Callable[..., Server]) -> None:
+    """``server.websocket_compression: false``: a client offering permessage-deflate (every
+    browser does) gets an uncompressed socket, so one push is not compressed once per client
+    (schmux_desktop/wscompression.py), on both sockets; by default Hypercorn's deflate stays;
+    a value that is not a boolean is refused with its key."""
+    on = make_server()
+    async with websockets.connect(
+        on.ws_base + "/ws/dashboard", additional_headers=on.headers, compression="deflate"
+    ) as ws:
+        assert ws.response is not None
+        assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
+    srv = make_server({"server": {"websocket_compression": False}})
+    sid = srv.spawn(repo="proj", branch="plain", targets={"shell": 1})[0]["session_id"]
     for path in ("/ws/dashboard", f"/ws/terminal/{sid}"):
         async with websockets.connect(
-            server.ws_base + path, additional_headers=server.headers, compression="deflate"
+            srv.ws_base + path, additional_headers=srv.headers, compression="deflate"
         ) as ws:
             assert ws.request is not None and ws.response is not None
             assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
             assert "Sec-WebSocket-Extensions" not in ws.response.headers, path
             assert json.loads(await ws.recv())["type"]
-
-
-async def test_websocket_compression_can_be_turned_on(make_server: Callable[..., Server]) -> None:
-    """``server.websocket_compression: true`` keeps Hypercorn's permessage-deflate (for browsers
-    on a slow link to a remote server); a value that is not a boolean is refused with its key."""
-    srv = make_server({"server": {"websocket_compression": True}})
-    async with websockets.connect(
-        srv.ws_base + "/ws/dashboard", additional_headers=srv.headers, compression="deflate"
-    ) as ws:
-        assert ws.response is not None
-        assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
-        assert json.loads(await ws.recv())["type"] == "sessions"
     r = httpx.post(
         srv.base + "/api/config",
         headers=srv.write_headers,
