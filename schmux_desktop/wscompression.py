@@ -9,8 +9,8 @@ compress), where compression buys nothing. Hypercorn has no setting for it, so t
 answered as if the client had offered no extension; a Hypercorn whose handshake no longer looks
 as expected is left alone, with a log line. It applies from the next start (the patch is
 process-wide). It is not the default: without compression, Hypercorn 0.18 leaves a client that
-sends a frame over the 64 KiB limit without its 1009 close (the connection hangs until pings end
-it), which the compressed path does not (tests/e2e/test_hostile_input.py).
+sends a frame over the 64 KiB limit without its 1009 close (that connection stops answering),
+which the compressed path does not (tests/e2e/test_hostile_input.py).
 """
 
 from __future__ import annotations
