@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 WS_MAX_MESSAGE = 64 * 1024
 MISSED_PINGS = 3  # a peer silent for this many ping intervals is dropped
+MAX_REQUEST_HEAD = 64 * 1024
 LINGER = 0.05  # Hypercorn's graceful timeout: only idle connections are left by then
 
 
@@ -93,6 +94,9 @@ def hypercorn_config(
     # ping sleepers of closed WebSockets, which would only notice after a ping interval.
     config.graceful_timeout = LINGER
     config.websocket_max_message_size = WS_MAX_MESSAGE
+    # A request head (line and headers) may take this much before h11 refuses it with a bare 431:
+    # at its default (16 KiB) a long URL parsed or not depending on how TCP cut it up.
+    config.h11_max_incomplete_size = MAX_REQUEST_HEAD
     config.websocket_ping_interval = ping_interval
     # Hypercorn sends pings but ignores missing pongs; any incoming bytes (pongs included)
     # reset this timer, so a WebSocket peer that stops answering is dropped.
