@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchServer, compile_sources, summary  # noqa: E402
+from bench.common import BenchServer, RawWatcher, compile_sources, summary  # noqa: E402
 from schmux_desktop.heap import tune_malloc  # noqa: E402
 from tests.helpers import DashboardClient, Server, all_sessions, make_repo, short_tmp  # noqa: E402
 
@@ -105,22 +105,16 @@ async def run(changes: int, gap: float) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-class FrameWatcher:
-    """A minimal /ws/dashboard client, as cheap as ``RawWatcher`` but reading whole frames: it
-    answers the server's pings (so a long run is never dropped as silent) and, with
-    ``deflate``, offers ``permessage-deflate`` as browsers do and inflates what it gets, so the
-    server compresses every push for it as it would for a browser."""
+class FrameWatcher(RawWatcher):
+    """A ``RawWatcher`` that reads whole frames: it answers the server's pings (so a long run is
+    never dropped as silent) and, with ``deflate``, offers ``permessage-deflate`` as browsers do
+    and inflates what it gets, so the server compresses every push for it as it would for a
+    browser (when the server takes the offer)."""
 
     def __init__(self, base: str, token: str, *, deflate: bool = False) -> None:
-        self.host, port = base.removeprefix("http://").split(":")
-        self.port = int(port)
-        self.token = token
+        super().__init__(base, token)
         self.deflate = deflate
         self.deflated = False  # the server took the offer
-        self.arrivals: dict[bytes, float] = {}
-        self.watch: list[bytes] = []
-        self.task: asyncio.Task[None] | None = None
-        self.writer: asyncio.StreamWriter | None = None
 
     async def connect(self) -> None:
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -180,20 +174,6 @@ class FrameWatcher:
                 for m in self.watch:
                     if m not in self.arrivals and m in data:
                         self.arrivals[m] = now
-
-    async def when(self, marker: bytes, timeout: float = 30.0) -> float:
-        deadline = time.perf_counter() + timeout
-        while marker not in self.arrivals:
-            if time.perf_counter() > deadline:
-                raise TimeoutError(marker)
-            await asyncio.sleep(0.001)
-        return self.arrivals[marker]
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if self.task is not None:
-            self.task.cancel()
 
 
 async def scale(
