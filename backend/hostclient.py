@@ -37,7 +37,9 @@ class Endpoint(Protocol):
         ...
 
     @property
-    def error(self) -> str: ...
+    def error(self) -> str:
+        """Why it could not be reached last; "" while it has not failed (still starting)."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -90,7 +92,7 @@ class TunnelUrl:
 
     @property
     def error(self) -> str:
-        return self.tunnel.error or "the ssh tunnel is not up yet"
+        return self.tunnel.error
 
     async def start(self) -> None:
         await self.tunnel.start()

@@ -152,13 +152,15 @@ class Hosts:
             async with asyncio.timeout(TEST_TIMEOUT):
                 await endpoint.start()
                 while endpoint.base_url() is None:
-                    if isinstance(endpoint, Unreachable):
+                    # A tunnel that failed once answers now: its retries would say it again.
+                    if isinstance(endpoint, Unreachable) or endpoint.error:
                         return {"ok": False, "error": endpoint.error}
                     up.clear()
                     await up.wait()
                 return await _probe(client)
         except TimeoutError:
-            return {"ok": False, "error": endpoint.error or f"no answer within {TEST_TIMEOUT:g} s"}
+            error = endpoint.error or f"no answer within {TEST_TIMEOUT:g} s"
+            return {"ok": False, "error": error}
         finally:
             await endpoint.stop()
             await client.close()

@@ -340,6 +340,13 @@ def test_testing_a_host_entry_saves_nothing_and_says_what_happened(cluster: Clus
         assert r.json()["ok"] is False and "refused" in r.json()["error"]
         r = cl.post("/api/hosts/test", json={"name": "x", "url": "ftp://x"})
         assert r.status_code == 400 and "url" in r.json()["error"]
+        # an ssh host whose ssh fails at once says so at once (not after the test's 20 s)
+        started = time.monotonic()
+        r = cl.post(
+            "/api/hosts/test", json={"name": "lab", "ssh": "nowhere.invalid", "remote_port": 9}
+        )
+        assert r.json()["ok"] is False and "nowhere.invalid" in r.json()["error"], r.text
+        assert time.monotonic() - started < 10
         assert (cluster.local.data_dir / "config.json").read_text() == before
 
 
